@@ -1,0 +1,48 @@
+# Two commands do everything on a fresh machine: `make run` (local stack) and `make test`.
+# Each one creates the virtual environments it needs from the pinned requirements.
+
+PYTHON ?= python3
+VENV := .venv
+SAM_VENV := .venv-sam
+BIN := $(VENV)/bin
+export AWS_DEFAULT_REGION ?= us-east-1
+
+# sam build compiles the layer for the runtime in template.yaml, so it needs that Python on PATH.
+LAMBDA_PYTHON ?= $(shell command -v python3.13 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.13*/bin 2>/dev/null | tail -n 1)
+
+.PHONY: run test lint build clean lock
+
+$(BIN)/.installed: requirements/dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --requirement requirements/dev.txt
+	touch $@
+
+$(SAM_VENV)/bin/.installed: requirements/sam.txt
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/pip install --quiet --requirement requirements/sam.txt
+	touch $@
+
+run: $(BIN)/.installed
+	$(BIN)/python -m local_stack
+
+test: $(BIN)/.installed
+	$(BIN)/pytest
+
+lint: $(BIN)/.installed $(SAM_VENV)/bin/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/cfn-lint template.yaml
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --template-file template.yaml --region $(AWS_DEFAULT_REGION)
+
+build: $(SAM_VENV)/bin/.installed
+	@test -n "$(LAMBDA_PYTHON)" || { echo "sam build needs python3.13 on PATH (the runtime in template.yaml)"; exit 1; }
+	PATH="$(dir $(LAMBDA_PYTHON)):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build --template-file template.yaml
+
+lock: $(BIN)/.installed
+	$(BIN)/pip install --quiet --editable '.[dev]'
+	$(BIN)/pip freeze --exclude-editable > requirements/dev.txt
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .ruff_cache

@@ -1,0 +1,135 @@
+"""Reads and targeted updates of account items.
+
+Updates name only the attributes they own, so attributes written by other systems survive. Each update runs
+under the item's version (optimistic locking) and retries on a conflicting concurrent write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+
+from renewals.data.models import STATUS_NEEDS_RENEWAL, STATUS_RENEWED, AccountModel
+
+MAX_VERSION_RETRIES = 5
+
+
+class AccountNotFound(LookupError):
+    """Raised when an update targets an account that does not exist."""
+
+
+class ConditionNotMet(RuntimeError):
+    """Raised when an update's business condition (not its version check) is false."""
+
+
+class VersionConflict(RuntimeError):
+    """Raised when concurrent writers kept changing the account through every retry."""
+
+
+def _is_conditional_failure(error: PutError | UpdateError) -> bool:
+    return error.cause_response_code == "ConditionalCheckFailedException"
+
+
+def get_account(account_id: str) -> AccountModel | None:
+    """Return the account, read strongly consistent, or None when it does not exist."""
+    try:
+        return AccountModel.get(account_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def accounts_owned_by(user_id: str) -> list[AccountModel]:
+    """Return the accounts whose owner is `user_id`, sorted by name."""
+    accounts = list(AccountModel.by_owner.query(user_id))
+    return sorted(accounts, key=lambda account: (account.account_name.lower(), account.account_id))
+
+
+def accounts_managed_by(user_id: str) -> list[AccountModel]:
+    """Return the client accounts managed by the accountant `user_id`, sorted by client then account name."""
+    accounts = list(AccountModel.by_accountant.query(user_id))
+    return sorted(accounts, key=lambda account: ((account.client_name or "").lower(), account.account_name.lower()))
+
+
+def create_account(account: AccountModel) -> bool:
+    """Store a new account; return False without writing when the account id already exists."""
+    try:
+        account.save(condition=AccountModel.account_id.does_not_exist())
+    except PutError as error:
+        if _is_conditional_failure(error):
+            return False
+        raise
+    return True
+
+
+def update_account(
+    account_id: str,
+    build_actions: Callable[[AccountModel], list[Action]],
+    condition: Callable[[AccountModel], Condition | None] = lambda account: None,
+) -> AccountModel:
+    """Apply the actions that `build_actions` returns for the current item, under its version.
+
+    `condition` adds a business rule checked by DynamoDB in the same write; when it fails, ConditionNotMet is
+    raised. An empty action list writes nothing and returns the current item.
+    """
+    for _ in range(MAX_VERSION_RETRIES):
+        account = get_account(account_id)
+        if account is None:
+            raise AccountNotFound(account_id)
+        actions = build_actions(account)
+        if not actions:
+            return account
+        try:
+            account.update(actions=actions, condition=condition(account))
+        except UpdateError as error:
+            if not _is_conditional_failure(error):
+                raise
+            current = get_account(account_id)
+            if current is not None and current.version == account.version:
+                raise ConditionNotMet(account_id) from None
+            continue
+        return account
+    raise VersionConflict(account_id)
+
+
+def mark_renewed(account_id: str, at: datetime, channel: str, initiator_id: str, seller_id: str) -> AccountModel:
+    """Record a completed renewal and take the account out of the reminder index.
+
+    An account without a recorded Walmart seller id records the verified one.
+    """
+
+    def actions(account: AccountModel) -> list[Action]:
+        changes = [
+            AccountModel.status.set(STATUS_RENEWED),
+            AccountModel.renewed_at.set(at),
+            AccountModel.renewal_channel.set(channel),
+            AccountModel.renewed_by.set(initiator_id),
+            AccountModel.due_shard.remove(),
+            AccountModel.reminder_due_at.remove(),
+        ]
+        if not account.walmart_seller_id:
+            changes.append(AccountModel.walmart_seller_id.set(seller_id))
+        return changes
+
+    return update_account(account_id, actions)
+
+
+def record_link_progress(account_id: str, opened_at: datetime | None = None, continued_at: datetime | None = None):
+    """Record that a client opened a magic link's page or continued from it to Walmart."""
+
+    def actions(account: AccountModel) -> list[Action]:
+        changes = []
+        if opened_at is not None:
+            changes.append(AccountModel.link_opened_at.set(opened_at))
+        if continued_at is not None:
+            changes.append(AccountModel.link_continued_at.set(continued_at))
+        return changes
+
+    return update_account(account_id, actions)
+
+
+def is_pending(account: AccountModel) -> bool:
+    return account.status == STATUS_NEEDS_RENEWAL

@@ -85,8 +85,8 @@ class StandInConfig:
 class RecordedRequest:
     """Headers and form fields of one request, kept in memory for tests to inspect.
 
-    `headers` looks names up case-insensitively. Behind WalmartStandInServer it has every name as sent; behind
-    another WSGI server it has the names that server passes on.
+    `headers` looks names up case-insensitively. Behind WalmartStandInServer it contains every name as sent.
+    Behind another WSGI server it contains the names that server passes on.
     """
 
     headers: Headers
@@ -114,6 +114,10 @@ class WalmartStandIn:
     def __init__(self, config: StandInConfig) -> None:
         self.config = config
         self._logins = {login.login: login for login in config.logins}
+        # The first login of a seller names the seller in the partner profile.
+        self._seller_names: dict[str, str] = {}
+        for login in config.logins:
+            self._seller_names.setdefault(login.seller_id, login.display_name)
         self._lock = threading.Lock()
         self._codes: dict[str, _IssuedCode] = {}
         self._access_tokens: dict[str, _IssuedToken] = {}
@@ -153,14 +157,17 @@ class WalmartStandIn:
         return response(environ, start_response)
 
     def _now(self) -> datetime:
-        return self.config.now().astimezone(UTC)
+        now = self.config.now()
+        if now.tzinfo is None:
+            raise ValueError("StandInConfig.now returned a naive datetime. Return an aware UTC datetime.")
+        return now.astimezone(UTC)
 
     # Authorization endpoint
 
     def _show_consent_page(self, request: Request) -> Response:
         problem = self._check_authorize_query(request.args)
         if problem:
-            return _html_page("Invalid Walmart sign-in request", f"<p>{escape(problem)}</p>", status=400)
+            return _bad_request_page("Invalid Walmart sign-in request", problem)
 
         rows = []
         first_admin = next((login for login in self.config.logins if login.is_admin), None)
@@ -190,21 +197,22 @@ class WalmartStandIn:
     def _decide_consent(self, request: Request) -> Response:
         problem = self._check_authorize_query(request.args)
         if problem:
-            return _html_page("Invalid Walmart sign-in request", f"<p>{escape(problem)}</p>", status=400)
+            return _bad_request_page("Invalid Walmart sign-in request", problem)
 
         redirect_uri = request.args["redirectUri"]
         state = request.args["state"]
         decision = request.form.get("decision")
         if decision not in ("approve", "decline"):
             message = f"Form field decision must be approve or decline, got {decision!r}."
-            return _html_page("Invalid Walmart sign-in request", f"<p>{escape(message)}</p>", status=400)
+            return _bad_request_page("Invalid Walmart sign-in request", message)
         if decision == "decline":
             return _redirect_with_denial(redirect_uri, DECLINED_DESCRIPTION, state)
 
         login = self._logins.get(request.form.get("login", ""))
         if login is None:
             message = f"Login {request.form.get('login', '')!r} is not a seeded Seller Center login."
-            return _html_page("Unknown login", f"<p>{escape(message)}</p>", status=400)
+            # Logins are usually email addresses, so the log line leaves the value out.
+            return _bad_request_page("Unknown login", message, log_message="form field login is not a seeded login")
         if not login.is_admin:
             # Walmart documents that only the main login can approve but not what it redirects with when another
             # login tries, so the stand-in uses the RFC 6749 access_denied error response.
@@ -339,7 +347,7 @@ class WalmartStandIn:
                 return _json_error(400, "invalid_grant", "WM_PARTNER.ID is not the seller of the refresh token")
             access_token = self._new_access_token(issued.seller_id, now)
 
-        # Walmart answers a refresh with a new access token only, so the response has no refresh_token.
+        # Walmart returns a new access token only for a refresh, so the response has no refresh_token.
         return _json_response(
             200,
             {
@@ -370,8 +378,8 @@ class WalmartStandIn:
             issued = self._access_tokens.get(access_token)
         if issued is None or self._now() >= issued.expires_at:
             return _json_error(401, "invalid_token", "Access token is unknown or expired")
-        login = next(login for login in self.config.logins if login.seller_id == issued.seller_id)
-        return _json_response(200, {"partner": {"partnerId": login.seller_id, "partnerName": login.display_name}})
+        partner = {"partnerId": issued.seller_id, "partnerName": self._seller_names[issued.seller_id]}
+        return _json_response(200, {"partner": partner})
 
 
 def create_walmart_app(config: StandInConfig) -> WalmartStandIn:
@@ -412,7 +420,13 @@ def _json_response(status: int, payload: Any) -> Response:
     )
 
 
+def _bad_request_page(title: str, message: str, log_message: str | None = None) -> Response:
+    log.warning("walmart stand-in rejected an authorize request: %s", log_message or message)
+    return _html_page(title, f"<p>{escape(message)}</p>", status=400)
+
+
 def _json_error(status: int, error: str, description: str) -> Response:
+    log.warning("walmart stand-in returned %s %s: %s", status, error, description)
     return _json_response(status, {"error": error, "error_description": description})
 
 
@@ -441,7 +455,7 @@ class _WalmartRequestHandler(WSGIRequestHandler):
 
 
 class WalmartStandInServer:
-    """Threaded HTTP server for the stand-in on 127.0.0.1. Port 0 picks a free port; `url` has the one in use."""
+    """Threaded HTTP server for the stand-in on 127.0.0.1. Port 0 picks a free port, and `url` names the port in use."""
 
     def __init__(self, app: WalmartStandIn, port: int = 0) -> None:
         self.app = app
@@ -453,7 +467,7 @@ class WalmartStandInServer:
     def url(self) -> str:
         """Base URL of the running server, such as `http://127.0.0.1:3001`."""
         if self._server is None:
-            raise RuntimeError("the Walmart stand-in server is not running; call start() first")
+            raise RuntimeError("the Walmart stand-in server is not running. Call start() first.")
         return f"http://127.0.0.1:{self._server.server_port}"
 
     def start(self) -> WalmartStandInServer:
@@ -462,7 +476,10 @@ class WalmartStandInServer:
         self._server = make_server(
             "127.0.0.1", self._port, self.app, threaded=True, request_handler=_WalmartRequestHandler
         )
-        self._thread = threading.Thread(target=self._server.serve_forever, name="walmart-stand-in", daemon=True)
+        # A short poll interval lets stop() return within about 50 ms instead of the default 500 ms.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="walmart-stand-in", daemon=True
+        )
         self._thread.start()
         log.info("walmart stand-in started on %s", self.url)
         return self

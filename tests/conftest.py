@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
+import logging
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ from moto import mock_aws
 from local_stack.resources import LocalResources, provision
 from renewals.data import aws as aws_access
 from renewals.data.models import bind_tables
+from renewals.observability import logger
 from renewals.settings import Settings, get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,3 +118,20 @@ class FakeLambdaContext:
 @pytest.fixture
 def lambda_context() -> FakeLambdaContext:
     return FakeLambdaContext()
+
+
+@pytest.fixture
+def log_output() -> Iterator[io.StringIO]:
+    """Collect what the shared Powertools logger writes, formatted exactly as in Lambda.
+
+    Powertools binds its handler to the stdout of import time, which pytest's capsys cannot see, so this
+    fixture adds a second handler with the same formatter.
+    """
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logger.registered_formatter)
+    logger._logger.addHandler(handler)
+    try:
+        yield stream
+    finally:
+        logger._logger.removeHandler(handler)

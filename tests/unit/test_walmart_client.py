@@ -129,7 +129,7 @@ def test_authorize_url_keeps_configured_query(config: WalmartConfig) -> None:
 
 
 def test_exchange_code_sends_basic_auth(client: WalmartClient, walmart_api: responses.RequestsMock) -> None:
-    # Given Walmart's token endpoint answers with tokens
+    # Given Walmart's token endpoint returns tokens
     walmart_api.post(TOKEN_URL, json=TOKEN_BODY)
 
     # When the client exchanges a code
@@ -141,7 +141,7 @@ def test_exchange_code_sends_basic_auth(client: WalmartClient, walmart_api: resp
 
 
 def test_exchange_code_sends_form_body(client: WalmartClient, walmart_api: responses.RequestsMock) -> None:
-    # Given Walmart's token endpoint answers with tokens
+    # Given Walmart's token endpoint returns tokens
     walmart_api.post(TOKEN_URL, json=TOKEN_BODY)
 
     # When the client exchanges a code
@@ -161,7 +161,7 @@ def test_exchange_code_sends_form_body(client: WalmartClient, walmart_api: respo
 
 
 def test_exchange_code_sends_wm_headers(client: WalmartClient, walmart_api: responses.RequestsMock) -> None:
-    # Given Walmart's token endpoint answers with tokens
+    # Given Walmart's token endpoint returns tokens
     walmart_api.post(TOKEN_URL, json=TOKEN_BODY)
 
     # When the client exchanges a code
@@ -177,7 +177,7 @@ def test_exchange_code_sends_wm_headers(client: WalmartClient, walmart_api: resp
 
 
 def test_exchange_code_sets_timeout(client: WalmartClient, walmart_api: responses.RequestsMock) -> None:
-    # Given Walmart's token endpoint answers with tokens
+    # Given Walmart's token endpoint returns tokens
     walmart_api.post(TOKEN_URL, json=TOKEN_BODY)
 
     # When the client exchanges a code
@@ -188,7 +188,7 @@ def test_exchange_code_sets_timeout(client: WalmartClient, walmart_api: response
 
 
 def test_exchange_code_new_correlation_id(client: WalmartClient, walmart_api: responses.RequestsMock) -> None:
-    # Given Walmart's token endpoint answers with tokens
+    # Given Walmart's token endpoint returns tokens
     walmart_api.post(TOKEN_URL, json=TOKEN_BODY)
 
     # When the client exchanges two codes
@@ -202,13 +202,13 @@ def test_exchange_code_new_correlation_id(client: WalmartClient, walmart_api: re
 
 
 def test_exchange_code_returns_tokens(client: WalmartClient, walmart_api: responses.RequestsMock) -> None:
-    # Given Walmart's token endpoint answers with tokens and a scope
+    # Given Walmart's token endpoint returns tokens and a scope
     walmart_api.post(TOKEN_URL, json={**TOKEN_BODY, "scope": "reports orders"})
 
     # When the client exchanges a code
     tokens = client.exchange_code(CODE, SELLER_ID)
 
-    # Then the result holds the tokens and their lifetime
+    # Then the result contains the tokens and their lifetime
     assert tokens == WalmartTokens(
         access_token=ACCESS_TOKEN,
         refresh_token=REFRESH_TOKEN,
@@ -218,7 +218,7 @@ def test_exchange_code_returns_tokens(client: WalmartClient, walmart_api: respon
     )
 
 
-@pytest.mark.parametrize("status", [500, 502, 503, 429])
+@pytest.mark.parametrize("status", [500, 502, 503, 408, 429])
 def test_exchange_code_server_error_unavailable(
     client: WalmartClient, walmart_api: responses.RequestsMock, status: int
 ) -> None:
@@ -238,18 +238,18 @@ def test_exchange_code_server_error_unavailable(
 def test_exchange_code_timeout_unavailable(
     client: WalmartClient, walmart_api: responses.RequestsMock, timeout: type[Exception]
 ) -> None:
-    # Given Walmart's token endpoint does not answer in time
+    # Given Walmart's token endpoint does not respond in time
     walmart_api.post(TOKEN_URL, body=timeout("timed out"))
 
     # When the client exchanges a code
     with pytest.raises(WalmartUnavailable) as raised:
         client.exchange_code(CODE, SELLER_ID)
 
-    # Then the error says the request timed out
+    # Then the error message states that the request timed out
     assert "timed out" in str(raised.value)
 
 
-def test_exchange_code_connection_error_unavailable(client: WalmartClient, walmart_api: responses.RequestsMock) -> None:
+def test_exchange_code_connection_error(client: WalmartClient, walmart_api: responses.RequestsMock) -> None:
     # Given the connection to Walmart fails
     walmart_api.post(TOKEN_URL, body=requests.exceptions.ConnectionError("connection refused"))
 
@@ -267,7 +267,7 @@ def test_exchange_code_connection_error_unavailable(client: WalmartClient, walma
 def test_exchange_code_non_json_malformed(
     client: WalmartClient, walmart_api: responses.RequestsMock, body: str
 ) -> None:
-    # Given Walmart answers 200 with a body that is not a JSON object
+    # Given Walmart returns 200 with a body that is not a JSON object
     walmart_api.post(TOKEN_URL, body=body, content_type="text/html")
 
     # When the client exchanges a code
@@ -345,7 +345,7 @@ def test_exchange_code_invalid_grant(
 
 
 def test_exchange_code_access_denied_declined(client: WalmartClient, walmart_api: responses.RequestsMock) -> None:
-    # Given Walmart answers the token request with an access_denied error
+    # Given Walmart rejects the token request with an access_denied error
     walmart_api.post(TOKEN_URL, status=400, json={"error": "access_denied"})
 
     # When the client exchanges the code
@@ -368,7 +368,7 @@ def test_exchange_code_invalid_client_rejected(client: WalmartClient, walmart_ap
 
 
 def test_exchange_code_error_in_200_body(client: WalmartClient, walmart_api: responses.RequestsMock) -> None:
-    # Given Walmart answers 200 with an invalid_grant error body
+    # Given Walmart returns 200 with an invalid_grant error body
     walmart_api.post(TOKEN_URL, json={"error": "invalid_grant"})
 
     # When the client exchanges a code
@@ -378,7 +378,7 @@ def test_exchange_code_error_in_200_body(client: WalmartClient, walmart_api: res
 
 
 def test_refresh_keeps_refresh_token(client: WalmartClient, walmart_api: responses.RequestsMock) -> None:
-    # Given Walmart answers a refresh with a new access token only
+    # Given Walmart returns, for a refresh, a new access token only
     walmart_api.post(TOKEN_URL, json={"access_token": "access-new", "token_type": "Bearer", "expires_in": 900})
 
     # When the client refreshes
@@ -391,7 +391,7 @@ def test_refresh_keeps_refresh_token(client: WalmartClient, walmart_api: respons
 
 
 def test_refresh_sends_walmart_request(client: WalmartClient, walmart_api: responses.RequestsMock) -> None:
-    # Given Walmart answers a refresh with a new access token
+    # Given Walmart returns, for a refresh, a new access token
     walmart_api.post(TOKEN_URL, json={"access_token": "access-new", "token_type": "Bearer", "expires_in": 900})
 
     # When the client refreshes
@@ -501,7 +501,7 @@ def test_partner_profile_sends_access_token(client: WalmartClient, walmart_api: 
 def test_partner_profile_error_status(
     client: WalmartClient, walmart_api: responses.RequestsMock, status: int, error_type: type[WalmartError]
 ) -> None:
-    # Given Walmart answers the profile request with an error status
+    # Given Walmart rejects the profile request with an error status
     walmart_api.get(PROFILE_URL, status=status, json={"error": "unauthorized"})
 
     # When the client reads the profile
@@ -511,7 +511,7 @@ def test_partner_profile_error_status(
 
 
 def test_partner_profile_timeout_unavailable(client: WalmartClient, walmart_api: responses.RequestsMock) -> None:
-    # Given Walmart does not answer the profile request in time
+    # Given Walmart does not respond to the profile request in time
     walmart_api.get(PROFILE_URL, body=requests.exceptions.ReadTimeout("timed out"))
 
     # When the client reads the profile
@@ -556,7 +556,7 @@ def test_config_repr_hides_secret(config: WalmartConfig) -> None:
 def test_exchange_errors_omit_secret_values(
     client: WalmartClient, walmart_api: responses.RequestsMock, status: int, body: dict[str, object]
 ) -> None:
-    # Given Walmart answers with an error or a broken body that echoes the code, the token or the secret
+    # Given Walmart returns an error or a broken body that echoes the code, the token or the secret
     walmart_api.post(TOKEN_URL, status=status, body=json.dumps(body), content_type="application/json")
 
     # When the client exchanges the code
@@ -588,7 +588,7 @@ def test_exchange_logs_omit_secret_values(
     caplog: pytest.LogCaptureFixture,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    # Given DEBUG logging everywhere and Walmart answering a code exchange and a profile request
+    # Given DEBUG logging everywhere and Walmart accepting a code exchange and a profile request
     caplog.set_level(logging.DEBUG)
     walmart_api.post(TOKEN_URL, json=TOKEN_BODY)
     walmart_api.get(PROFILE_URL, json={"partner": {"partnerId": SELLER_ID}})

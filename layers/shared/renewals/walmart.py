@@ -66,11 +66,11 @@ class WalmartInvalidGrant(WalmartError):
 
 
 class WalmartUnavailable(WalmartError):
-    """Walmart did not answer in time, the connection failed, or Walmart returned a 5xx or 429 status."""
+    """Walmart did not respond in time, the connection failed, or Walmart returned a 5xx, 408 or 429 status."""
 
 
 class WalmartMalformedResponse(WalmartError):
-    """Walmart answered with a body that is not JSON or lacks a required field of the right type."""
+    """Walmart returned a body that is not JSON or lacks a required field of the right type."""
 
 
 class WalmartRejected(WalmartError):
@@ -97,7 +97,9 @@ class WalmartConfig:
     def __post_init__(self) -> None:
         for name in ("authorize_url", "api_base_url", "client_id", "client_secret", "redirect_uri"):
             if not getattr(self, name):
-                raise ValueError(f"WalmartConfig.{name} is empty; set it to the value of the Walmart app")
+                raise ValueError(
+                    f"WalmartConfig.{name} is empty. Set it to the value from the Walmart app registration."
+                )
         if self.timeout_seconds <= 0:
             raise ValueError(f"WalmartConfig.timeout_seconds must be positive, got {self.timeout_seconds}")
 
@@ -140,8 +142,8 @@ class WalmartClient:
         # needs. Checking here reports the misconfiguration at cold start instead of on the first callback.
         if not is_secure_transport(config.api_base_url):
             raise ValueError(
-                f"WalmartConfig.api_base_url {config.api_base_url!r} must use https; "
-                "set OAUTHLIB_INSECURE_TRANSPORT=1 only for a local stand-in on 127.0.0.1"
+                f"WalmartConfig.api_base_url {config.api_base_url!r} must use https. "
+                "Set OAUTHLIB_INSECURE_TRANSPORT=1 only for a local stand-in on 127.0.0.1."
             )
         self._config = config
         self._session_factory = session_factory or OAuth2Session
@@ -152,7 +154,7 @@ class WalmartClient:
         """Build the URL of Walmart's consent page, keeping any query already on the configured authorize URL."""
         parts = urlsplit(self._config.authorize_url)
         existing = parse_qsl(parts.query, keep_blank_values=True)
-        kept = [(name, value) for name, value in existing if name not in AUTHORIZE_PARAMETERS]
+        other_parameters = [(name, value) for name, value in existing if name not in AUTHORIZE_PARAMETERS]
         walmart_parameters = [
             ("responseType", "code"),
             ("clientId", self._config.client_id),
@@ -161,36 +163,30 @@ class WalmartClient:
             ("nonce", nonce),
             ("state", state),
         ]
-        return urlunsplit(parts._replace(query=urlencode(kept + walmart_parameters)))
+        return urlunsplit(parts._replace(query=urlencode(other_parameters + walmart_parameters)))
 
     def exchange_code(self, code: str, seller_id: str) -> WalmartTokens:
         """Exchange an authorization code from Walmart's callback for tokens of the seller `seller_id`.
 
-        Raises WalmartInvalidGrant when the code is expired, already used or issued for another redirect URI.
+        Raises WalmartInvalidGrant when Walmart rejects the code as expired, already used or issued for another
+        redirect URI or seller, and another WalmartError subclass for every other failure.
         """
         correlation_id = str(uuid.uuid4())
-        hook = _token_response_checker(correlation_id, require_refresh_token=True)
-        try:
-            with self._new_session() as session:
-                session.register_compliance_hook("access_token_response", hook)
-                token = session.fetch_token(
-                    self._token_url,
-                    code=code,
-                    auth=(self._config.client_id, self._config.client_secret),
-                    include_client_id=False,
-                    headers=self._token_headers(correlation_id, seller_id),
-                    timeout=self._config.timeout_seconds,
-                )
-        except requests.RequestException as error:
-            raise _unavailable("token request", correlation_id, error) from error
-        except OAuth2Error as error:
-            raise _from_oauthlib_error(error, correlation_id) from None
-        except ValueError:
-            # oauthlib raises ValueError for an expires_in it cannot read as an integer.
-            raise WalmartMalformedResponse(
-                f"Walmart token response is invalid (correlation id {correlation_id})", correlation_id=correlation_id
-            ) from None
 
+        def fetch(session: OAuth2Session) -> Mapping[str, Any]:
+            session.register_compliance_hook(
+                "access_token_response", _token_response_checker(correlation_id, require_refresh_token=True)
+            )
+            return session.fetch_token(
+                self._token_url,
+                code=code,
+                auth=(self._config.client_id, self._config.client_secret),
+                include_client_id=False,
+                headers=self._token_headers(correlation_id, seller_id),
+                timeout=self._config.timeout_seconds,
+            )
+
+        token = self._call_token_endpoint(fetch, "token request", correlation_id)
         return WalmartTokens(
             access_token=token["access_token"],
             refresh_token=token["refresh_token"],
@@ -202,26 +198,20 @@ class WalmartClient:
     def refresh_access_token(self, refresh_token: str, seller_id: str) -> WalmartTokens:
         """Request a new access token. Walmart returns no new refresh token, so the result keeps the given one."""
         correlation_id = str(uuid.uuid4())
-        hook = _token_response_checker(correlation_id, require_refresh_token=False)
-        try:
-            with self._new_session() as session:
-                session.register_compliance_hook("refresh_token_response", hook)
-                token = session.refresh_token(
-                    self._token_url,
-                    refresh_token=refresh_token,
-                    auth=(self._config.client_id, self._config.client_secret),
-                    headers=self._token_headers(correlation_id, seller_id),
-                    timeout=self._config.timeout_seconds,
-                )
-        except requests.RequestException as error:
-            raise _unavailable("token refresh", correlation_id, error) from error
-        except OAuth2Error as error:
-            raise _from_oauthlib_error(error, correlation_id) from None
-        except ValueError:
-            raise WalmartMalformedResponse(
-                f"Walmart token response is invalid (correlation id {correlation_id})", correlation_id=correlation_id
-            ) from None
 
+        def refresh(session: OAuth2Session) -> Mapping[str, Any]:
+            session.register_compliance_hook(
+                "refresh_token_response", _token_response_checker(correlation_id, require_refresh_token=False)
+            )
+            return session.refresh_token(
+                self._token_url,
+                refresh_token=refresh_token,
+                auth=(self._config.client_id, self._config.client_secret),
+                headers=self._token_headers(correlation_id, seller_id),
+                timeout=self._config.timeout_seconds,
+            )
+
+        token = self._call_token_endpoint(refresh, "token refresh", correlation_id)
         return WalmartTokens(
             access_token=token["access_token"],
             refresh_token=refresh_token,
@@ -237,7 +227,7 @@ class WalmartClient:
         headers["WM_SEC.ACCESS_TOKEN"] = access_token
         try:
             with self._new_session() as session:
-                # The session holds no token and withhold_token is set, so no Authorization header is added.
+                # The session has no token and withhold_token is set, so OAuth2Session adds no Authorization header.
                 response = session.request(
                     "GET",
                     self._profile_url,
@@ -256,6 +246,24 @@ class WalmartClient:
         )
         _raise_for_status(response, "partner profile request", correlation_id)
         return _parse_partner_profile(_json_object(response, "partner profile", correlation_id), correlation_id)
+
+    def _call_token_endpoint(
+        self, send: Callable[[OAuth2Session], Mapping[str, Any]], action: str, correlation_id: str
+    ) -> Mapping[str, Any]:
+        """Run one token request on a new session, mapping requests and oauthlib exceptions to WalmartError."""
+        try:
+            with self._new_session() as session:
+                return send(session)
+        except requests.RequestException as error:
+            raise _unavailable(action, correlation_id, error) from error
+        except OAuth2Error as error:
+            raise _from_oauthlib_error(error, correlation_id) from None
+        except ValueError:
+            # oauthlib raises ValueError for an expires_in that it cannot read as an integer. The response hook
+            # rejects such a body first, so this branch and the OAuth2Error one are fallbacks.
+            raise WalmartMalformedResponse(
+                f"Walmart token response is invalid (correlation id {correlation_id})", correlation_id=correlation_id
+            ) from None
 
     def _new_session(self) -> OAuth2Session:
         return self._session_factory(client_id=self._config.client_id, redirect_uri=self._config.redirect_uri)
@@ -306,7 +314,7 @@ def _check_token_fields(payload: Mapping[str, Any], correlation_id: str, *, requ
         if name in payload and (not isinstance(payload[name], str) or not payload[name]):
             wrong_types.append(name)
     expires_in = payload["expires_in"]
-    # bool is a subclass of int, and `true` is no lifetime.
+    # bool is a subclass of int, so a JSON `true` needs its own check.
     if isinstance(expires_in, bool) or not isinstance(expires_in, int) or expires_in <= 0:
         wrong_types.append("expires_in")
     scope = payload.get("scope")
@@ -333,8 +341,8 @@ def _parse_partner_profile(payload: Mapping[str, Any], correlation_id: str) -> P
             correlation_id=correlation_id,
         )
 
-    # NOTE: Walmart's documentation names partner.partnerId but no single display-name field, so the first
-    # non-empty string among these names is used.
+    # NOTE: Which field of the partner profile carries the seller's display name is not confirmed, so the first
+    # non-empty string among these candidates is used.
     display_name = None
     for source, name in (
         (partner, "partnerDisplayName"),
@@ -355,9 +363,9 @@ def _raise_for_status(response: requests.Response, action: str, correlation_id: 
     status = response.status_code
     if 200 <= status < 300:
         return
-    if status >= 500 or status == 429:
+    if status >= 500 or status in (408, 429):
         raise WalmartUnavailable(
-            f"Walmart {action} failed with HTTP {status} (correlation id {correlation_id}); try again later",
+            f"Walmart {action} failed with HTTP {status} (correlation id {correlation_id}). Try again later.",
             status_code=status,
             correlation_id=correlation_id,
         )
@@ -401,14 +409,14 @@ def _error_code(payload: object) -> str | None:
     return None
 
 
-def _json_object(response: requests.Response, what: str, correlation_id: str) -> dict[str, Any]:
+def _json_object(response: requests.Response, response_name: str, correlation_id: str) -> dict[str, Any]:
     try:
         payload = response.json()
     except ValueError:
         payload = None
     if not isinstance(payload, dict):
         raise WalmartMalformedResponse(
-            f"Walmart {what} response is not a JSON object (HTTP {response.status_code}, "
+            f"Walmart {response_name} response is not a JSON object (HTTP {response.status_code}, "
             f"correlation id {correlation_id})",
             status_code=response.status_code,
             correlation_id=correlation_id,
@@ -417,12 +425,12 @@ def _json_object(response: requests.Response, what: str, correlation_id: str) ->
 
 
 def _from_oauthlib_error(error: OAuth2Error, correlation_id: str) -> WalmartError:
-    # Only the error code is kept: oauthlib's description comes from the response and could echo request values.
+    # Only the error code is kept, because oauthlib's description comes from the response and could echo the code.
     error_code = error.error if isinstance(error.error, str) and _ERROR_CODE_PATTERN.match(error.error) else None
     status = error.status_code if isinstance(error.status_code, int) else 400
     mapped = _error_for_code(error_code, status, "token request", correlation_id)
     if type(mapped) is WalmartRejected:
-        # oauthlib raises only after the response hook accepted the body, so its objection is to the content.
+        # oauthlib raises only after the response hook has accepted the status, so the body is at fault.
         return WalmartMalformedResponse(str(mapped), error_code=error_code, correlation_id=correlation_id)
     return mapped
 
@@ -431,7 +439,7 @@ def _unavailable(action: str, correlation_id: str, error: requests.RequestExcept
     reason = "timed out" if isinstance(error, requests.Timeout) else f"failed ({type(error).__name__})"
     logger.warning("walmart request failed", correlation_id=correlation_id, error_type=type(error).__name__)
     return WalmartUnavailable(
-        f"Walmart {action} {reason} (correlation id {correlation_id}); try again later",
+        f"Walmart {action} {reason} (correlation id {correlation_id}). Try again later.",
         correlation_id=correlation_id,
     )
 

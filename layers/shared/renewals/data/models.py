@@ -69,6 +69,8 @@ class AccountModel(Model):
     account_name = UnicodeAttribute(attr_name="accountName")
     owner_id = UnicodeAttribute(null=True, attr_name="ownerId")
     accountant_id = UnicodeAttribute(null=True, attr_name="accountantId")
+    accountant_name = UnicodeAttribute(null=True, attr_name="accountantName")
+    accountant_email = UnicodeAttribute(null=True, attr_name="accountantEmail")
     walmart_seller_id = UnicodeAttribute(null=True, attr_name="walmartSellerId")
     contact_name = UnicodeAttribute(null=True, attr_name="contactName")
     contact_email = UnicodeAttribute(null=True, attr_name="contactEmail")

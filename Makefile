@@ -8,7 +8,9 @@ BIN := $(VENV)/bin
 export AWS_DEFAULT_REGION ?= us-east-1
 
 # sam build compiles the layer for the runtime in template.yaml, so it needs that Python on PATH.
-LAMBDA_PYTHON ?= $(shell command -v python3.13 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.13*/bin 2>/dev/null | tail -n 1)
+# A pyenv shim may exist without a working interpreter behind it, so each candidate is run once.
+LAMBDA_PYTHON ?= $(shell for candidate in python3.13 $$HOME/.pyenv/versions/3.13*/bin/python3.13; do \
+	"$$candidate" -c "" >/dev/null 2>&1 && { command -v "$$candidate"; break; }; done)
 
 .PHONY: run test lint build clean lock
 

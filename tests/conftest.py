@@ -6,6 +6,7 @@ import importlib.util
 import io
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,7 +14,15 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import boto3
+# Powertools reads these when the shared logger and metrics are created, which happens while test modules are
+# collected, before any fixture runs.
+os.environ.update(
+    POWERTOOLS_SERVICE_NAME="walmart-connection-renewal",
+    POWERTOOLS_METRICS_NAMESPACE="WalmartConnectionRenewal",
+    POWERTOOLS_TRACE_DISABLED="true",
+)
+
+import boto3  # noqa: E402 - after the Powertools variables above
 import pytest
 from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws

@@ -1,0 +1,51 @@
+"""OAuth start: turns a dashboard's single-use start ticket into Walmart's authorize redirect for that browser."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from renewals import flow_pages, oauth_start
+from renewals.clock import clock
+from renewals.data.models import bind_tables
+from renewals.oauth_start import StartRejected
+from renewals.observability import logger, metrics, tracer
+from renewals.settings import get_settings
+
+settings = get_settings()
+bind_tables(settings)
+app = APIGatewayHttpResolver()
+
+
+def _reference() -> str:
+    return app.lambda_context.aws_request_id if app.lambda_context else "unknown"
+
+
+@app.get("/oauth/start")
+def start() -> Response:
+    started = oauth_start.start_from_ticket(app.current_event.raw_query_string, clock.now(), settings)
+    return flow_pages.authorize_redirect(settings, started)
+
+
+@app.exception_handler(StartRejected)
+def handle_rejected_ticket(error: StartRejected) -> Response:
+    return flow_pages.start_rejected_page(settings, error, _reference())
+
+
+@app.not_found
+def handle_unknown_route(_: Exception) -> Response:
+    return flow_pages.not_found_page(settings)
+
+
+@app.exception_handler(Exception)
+def handle_unexpected_error(_: Exception) -> Response:
+    logger.exception("oauth start failed")
+    return flow_pages.internal_error_page(settings, _reference())
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

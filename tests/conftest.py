@@ -30,7 +30,7 @@ from moto import mock_aws
 from local_stack.resources import LocalResources, provision
 from renewals.data import aws as aws_access
 from renewals.data.models import bind_tables
-from renewals.observability import logger
+from renewals.observability import logger, metrics
 from renewals.settings import Settings, get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,6 +62,13 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     for name, value in SERVICE_ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
+
+
+@pytest.fixture(autouse=True)
+def clear_metrics() -> Iterator[None]:
+    """Drop metrics that domain code added outside a handler, so a later test's handler does not flush them."""
+    yield
+    metrics.clear_metrics()
 
 
 def _clear_caches() -> None:

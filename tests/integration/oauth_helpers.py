@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import functools
-import logging
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,9 +20,8 @@ from local_stack.resources import LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET
 from local_stack.walmart import SellerLogin, StandInConfig, WalmartStandIn, WalmartStandInServer, create_walmart_app
 from renewals.data.accounts import create_account, get_account
 from renewals.data.models import STATUS_NEEDS_RENEWAL, AccountModel, bind_tables
-from renewals.observability import logger, metrics
 from renewals.settings import Settings, get_settings
-from tests.conftest import SERVICE_ENVIRONMENT, AwsStack
+from tests.conftest import AwsStack
 
 SELLER_ID = "10001234"
 OTHER_SELLER_ID = "20005678"
@@ -156,7 +153,6 @@ class StandIn:
 @contextmanager
 def running_stand_in(aws: AwsStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[StandIn]:
     """Run the stand-in Walmart on 127.0.0.1 with the local client credentials, and point Settings at it."""
-    set_metrics_namespace(monkeypatch)
     config = StandInConfig(
         client_id=LOCAL_CLIENT_ID,
         client_secret=LOCAL_CLIENT_SECRET,
@@ -198,30 +194,3 @@ def serialize_dynamodb_items(monkeypatch: pytest.MonkeyPatch) -> None:
                 return _original(self, *args, **kwargs)
 
         monkeypatch.setattr(DynamoDBBackend, name, locked)
-
-
-def set_metrics_namespace(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Give the shared Metrics its namespace, which Powertools reads only when the object is created.
-
-    Test modules import the layer during collection, before the conftest fixture sets the environment variable,
-    and flushing metrics without a namespace raises.
-    """
-    monkeypatch.setattr(metrics, "namespace", SERVICE_ENVIRONMENT["POWERTOOLS_METRICS_NAMESPACE"])
-
-
-@contextmanager
-def logs_to_current_stdout() -> Iterator[None]:
-    """Send the shared Powertools logger's JSON lines to the current `sys.stdout`, such as the one of `capsys`.
-
-    The logger's handler keeps the stdout of the moment the layer was imported, which is pytest's collection-time
-    stream, not the one `capsys` installs for each test.
-    """
-    handler = logger.registered_handler
-    assert isinstance(handler, logging.StreamHandler)
-    previous = handler.stream
-    handler.stream = sys.stdout
-    try:
-        yield
-    finally:
-        # Assigned, not passed to setStream, which would flush a capture stream that pytest may have closed.
-        handler.stream = previous

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import email
 import functools
 import io
 import json
@@ -10,16 +9,12 @@ import re
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from email.policy import default
 from types import ModuleType
 from typing import Any
 
 import pytest
 from botocore.stub import Stubber
-from moto.core import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import DynamoDBBackend
-from moto.ses.models import ses_backends
 
 from renewals import client_actions, magic_links
 from renewals.clock import clock, from_iso, to_iso
@@ -28,10 +23,10 @@ from renewals.data.accounts import get_account, mark_renewed
 from renewals.data.models import ReminderOutboxModel, SuppressionModel
 from renewals.errors import AlreadyRenewed, EmailSuppressed, NotFound, ServiceUnavailable, TooManyRequests
 from renewals.magic_links import LinkStatus
-from renewals.observability import metrics
 from renewals.settings import Settings, get_settings
 from tests.conftest import AwsStack, FakeLambdaContext, load_handler
 from tests.integration.oauth_helpers import SELLER_ID, api_event, seed_account
+from tests.sent_mail import email_parts, sent_emails
 
 ACCOUNTANT_ID = "accountant-carol"
 OWNER_ID = "seller-dana"
@@ -42,19 +37,6 @@ ACCOUNTANT_EMAIL = "carol@cpa.example"
 HOSTILE_NAME = 'Bob & Sons <Outlet> "<script>alert(1)</script>"'
 LINK_PATTERN = re.compile(r"https://renew\.example\.test/r/[A-Za-z0-9_-]+")
 HOUR = timedelta(hours=1)
-
-
-@pytest.fixture(autouse=True)
-def isolated_metrics(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Give the shared Metrics its namespace, and drop metrics that no handler flushed after each test.
-
-    Powertools reads the namespace when the object is created, which in the test session is before the autouse
-    environment fixture runs, and flushing without one raises. Metrics added by domain calls outside a handler
-    would otherwise be flushed by a later test's handler.
-    """
-    monkeypatch.setattr(metrics.provider, "namespace", "WalmartConnectionRenewal")
-    yield
-    metrics.clear_metrics()
 
 
 @pytest.fixture
@@ -109,15 +91,6 @@ def _call(api: ModuleType, context: FakeLambdaContext, method: str, action: str,
 
 def _body(response: dict[str, Any]) -> Any:
     return json.loads(response["body"]) if response.get("body") else None
-
-
-def _sent() -> list[EmailMessage]:
-    messages = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
-    return [email.message_from_string(message.raw_data, policy=default) for message in messages]  # type: ignore[misc]
-
-
-def _parts(message: EmailMessage) -> dict[str, str]:
-    return {part.get_content_type(): part.get_content() for part in message.iter_parts()}
 
 
 def _outbox(aws: AwsStack) -> list[ReminderOutboxModel]:
@@ -254,7 +227,7 @@ def test_reminder_202(aws: AwsStack, api: ModuleType, lambda_context: FakeLambda
 
     # Then the response gives the time and the masked recipient, and one email went to the client
     body = _body(response)
-    sent = _sent()
+    sent = sent_emails()
     assert response["statusCode"] == 202
     assert body["to"] == "d***@client.example"
     assert from_iso(body["sentAt"]) <= clock.now()
@@ -271,7 +244,7 @@ def test_reminder_email_link_works(aws: AwsStack) -> None:
     _remind()
 
     # Then both parts carry the same magic link, and it is live for this account
-    parts = _parts(_sent()[0])
+    parts = email_parts(sent_emails()[0])
     text_links = LINK_PATTERN.findall(parts["text/plain"])
     html_links = LINK_PATTERN.findall(parts["text/html"])
     assert set(parts) == {"text/plain", "text/html"}
@@ -291,7 +264,7 @@ def test_reminder_hostile_name(aws: AwsStack) -> None:
     _remind()
 
     # Then the HTML part escapes the name and the text part shows it as written
-    parts = _parts(_sent()[0])
+    parts = email_parts(sent_emails()[0])
     assert "Bob &amp; Sons &lt;Outlet&gt;" in parts["text/html"]
     assert "<script>" not in parts["text/html"]
     assert HOSTILE_NAME in parts["text/plain"]
@@ -391,7 +364,7 @@ def test_reminder_rate_limited_429(
     assert _body(response)["error"]["code"] == "rate_limited"
     assert 49 * 60 <= retry_after <= 50 * 60
     assert "Try again in 50 minutes" in _body(response)["error"]["message"]
-    assert len(_sent()) == 1
+    assert len(sent_emails()) == 1
     assert len(_outbox(aws)) == 1
 
 
@@ -405,7 +378,7 @@ def test_reminder_after_interval(aws: AwsStack) -> None:
     _remind(start + HOUR)
 
     # Then it goes out
-    assert len(_sent()) == 2
+    assert len(sent_emails()) == 2
 
 
 def test_reminder_retry_after_floor(aws: AwsStack) -> None:
@@ -447,7 +420,7 @@ def test_reminder_concurrent_sends_one(aws: AwsStack, atomic_items: None) -> Non
     limited = [result for result in results if isinstance(result, TooManyRequests)]
     assert len(sent) == 1
     assert len(limited) == 3
-    assert len(_sent()) == 1
+    assert len(sent_emails()) == 1
 
 
 def test_reminder_renewed_409(aws: AwsStack, api: ModuleType, lambda_context: FakeLambdaContext) -> None:
@@ -460,7 +433,7 @@ def test_reminder_renewed_409(aws: AwsStack, api: ModuleType, lambda_context: Fa
 
     # Then the response is a conflict and nothing is sent
     assert response["statusCode"] == 409
-    assert _sent() == []
+    assert sent_emails() == []
 
 
 @pytest.mark.parametrize("user_id", [OWNER_ID, STRANGER_ID])
@@ -473,7 +446,7 @@ def test_reminder_others_404(aws: AwsStack, api: ModuleType, lambda_context: Fak
 
     # Then the account is not found and nothing is sent
     assert response["statusCode"] == 404
-    assert _sent() == []
+    assert sent_emails() == []
 
 
 def test_reminder_suppressed_422(aws: AwsStack, api: ModuleType, lambda_context: FakeLambdaContext) -> None:
@@ -491,7 +464,7 @@ def test_reminder_suppressed_422(aws: AwsStack, api: ModuleType, lambda_context:
     assert error["code"] == "email_suppressed"
     assert "bounced" in error["message"]
     assert "D***@Client.Example" in error["message"]
-    assert _sent() == []
+    assert sent_emails() == []
     assert account is not None
     assert account.last_manual_reminder_at is None
 
@@ -508,7 +481,7 @@ def test_reminder_no_email_422(aws: AwsStack, api: ModuleType, lambda_context: F
     assert response["statusCode"] == 422
     assert error["code"] == "client_email_missing"
     assert "copy a magic link" in error["message"]
-    assert _sent() == []
+    assert sent_emails() == []
 
 
 def test_reminder_throttled_releases(aws: AwsStack) -> None:
@@ -537,7 +510,7 @@ def test_reminder_throttled_releases(aws: AwsStack) -> None:
 
     # And the accountant can try again at once
     _remind(now + timedelta(seconds=5))
-    assert len(_sent()) == 1
+    assert len(sent_emails()) == 1
 
 
 def test_reminder_rejected_502(aws: AwsStack, api: ModuleType, lambda_context: FakeLambdaContext) -> None:
@@ -586,7 +559,7 @@ def test_reminder_no_secrets_logged(aws: AwsStack, log_output: io.StringIO, caps
     # Then the logs hold neither the magic-link token nor the full address
     captured = capsys.readouterr()
     logs = log_output.getvalue() + captured.out + captured.err
-    token = LINK_PATTERN.findall(_parts(_sent()[0])["text/plain"])[0].rsplit("/", 1)[1]
+    token = LINK_PATTERN.findall(email_parts(sent_emails()[0])["text/plain"])[0].rsplit("/", 1)[1]
     assert "manual reminder sent" in logs
     assert token not in logs
     assert CLIENT_EMAIL not in logs

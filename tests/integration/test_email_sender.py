@@ -20,21 +20,14 @@ from renewals.data import aws as aws_access
 from renewals.data.email_sender import EmailRejected, EmailSendError, EmailThrottled, send_raw_email
 from renewals.data.models import STATUS_RENEWED, AccountModel, SuppressionModel
 from renewals.notifications import send_renewal_notices
-from renewals.observability import metrics
 from tests.conftest import AwsStack
+from tests.sent_mail import sent_emails
 
 RECIPIENT = "client@example.com"
 CLIENT_EMAIL = "dana@client.example"
 ACCOUNTANT_EMAIL = "carol@cpa.example"
 RENEWED_AT = datetime(2026, 12, 11, 14, 5, tzinfo=UTC)
 LINK = "https://renew.example.test/r/AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-abcde"
-
-
-@pytest.fixture(autouse=True)
-def isolated_metrics() -> Iterator[None]:
-    """Drop the metrics that notices add outside a handler, so no later test's handler flushes them."""
-    yield
-    metrics.clear_metrics()
 
 
 def _message(sender: str) -> EmailMessage:
@@ -189,8 +182,7 @@ def _renewed_account(accountant: bool = True, **attributes: object) -> AccountMo
 
 
 def _sent_by_recipient() -> dict[str, EmailMessage]:
-    parsed = [email.message_from_string(message.raw_data, policy=default) for message in _sent_messages()]
-    return {message["To"]: message for message in parsed}  # type: ignore[misc]
+    return {message["To"]: message for message in sent_emails()}
 
 
 def test_notices_managed_account(aws: AwsStack) -> None:

@@ -19,7 +19,6 @@ from renewals.data.accounts import get_account, mark_renewed
 from renewals.data.magic_links import get_magic_link
 from renewals.data.models import CHANNEL_MAGIC_LINK, STATUS_NEEDS_RENEWAL, STATUS_RENEWED, OAuthStateModel
 from renewals.magic_links import IssuedLink, LinkStatus
-from renewals.observability import metrics
 from renewals.settings import Settings
 from renewals.tokens import hash_token, new_token
 from tests.conftest import AwsStack, FakeLambdaContext, load_handler
@@ -36,24 +35,12 @@ from tests.integration.oauth_helpers import (
     running_stand_in,
     seed_account,
 )
+from tests.sent_mail import email_parts, sent_emails
 
 ACCOUNTANT_ID = "accountant-carol"
 ACCOUNT_A = "acct-client-a"
 ACCOUNT_B = "acct-client-b"
 HOSTILE_NAME = 'Bob & Sons <Outlet> "<script>alert(1)</script>"'
-
-
-@pytest.fixture(autouse=True)
-def isolated_metrics(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Give the shared Metrics its namespace, and drop metrics that no handler flushed after each test.
-
-    Powertools reads the namespace when the object is created, which in the test session is before the autouse
-    environment fixture runs, and flushing without one raises. Metrics added by domain calls outside a handler
-    would otherwise be flushed by a later test's handler.
-    """
-    monkeypatch.setattr(metrics.provider, "namespace", "WalmartConnectionRenewal")
-    yield
-    metrics.clear_metrics()
 
 
 def _seed(account_id: str = ACCOUNT_A, name: str = "Acme Outdoor", seller_id: str = SELLER_ID) -> None:
@@ -559,3 +546,24 @@ def test_link_cannot_renew_other_account(walmart: StandIn, lambda_context: FakeL
     assert account_a.status == STATUS_NEEDS_RENEWAL
     assert account_b is not None
     assert account_b.status == STATUS_NEEDS_RENEWAL
+
+
+def test_client_flow_sends_notices_once(walmart: StandIn, lambda_context: FakeLambdaContext) -> None:
+    # Given a client who renews through a magic link
+    _seed()
+    link = _issue(walmart.settings)
+    authorize_url, cookies = _continue_to_walmart(link.token, lambda_context)
+    callback_url = walmart.decide(authorize_url, OWNER)
+
+    # When the callback arrives, and then again as a browser reload
+    first = _callback(callback_url, cookies, lambda_context)
+    second = _callback(callback_url, cookies, lambda_context)
+
+    # Then the client got the confirmation and the accountant the note, each once
+    recipients = [message["To"] for message in sent_emails()]
+    assert first["statusCode"] == 200
+    assert second["statusCode"] == 200
+    assert sorted(recipients) == ["carol@cpa.example", "dana@client.example"]
+    by_recipient = {message["To"]: message for message in sent_emails()}
+    assert "renewed" in by_recipient["dana@client.example"]["Subject"].lower()
+    assert "Dana Client" in email_parts(by_recipient["carol@cpa.example"])["text/plain"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import io
 import json
 import logging
 import threading
@@ -52,13 +53,11 @@ from tests.integration.oauth_helpers import (
     header,
     invoke,
     location,
-    logs_to_current_stdout,
     query_of,
     running_stand_in,
     seed_account,
     serialize_dynamodb_items,
     set_cookies,
-    set_metrics_namespace,
     start_event,
 )
 
@@ -92,7 +91,6 @@ def begin(settings: Settings, channel: str = CHANNEL_DASHBOARD, age: timedelta =
 
 @pytest.fixture
 def callback(aws: AwsStack, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    set_metrics_namespace(monkeypatch)
     return load_handler("oauth_callback")
 
 
@@ -105,12 +103,6 @@ def stand_in(aws: AwsStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[StandIn
 @pytest.fixture
 def atomic_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
     serialize_dynamodb_items(monkeypatch)
-
-
-@pytest.fixture
-def logs_to_capsys(capsys: pytest.CaptureFixture[str]) -> Iterator[None]:
-    with logs_to_current_stdout():
-        yield
 
 
 @pytest.fixture
@@ -288,7 +280,7 @@ def test_callback_logs_no_secrets(
     lambda_context: FakeLambdaContext,
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
-    logs_to_capsys: None,
+    log_output: io.StringIO,
 ) -> None:
     # Given a complete dashboard renewal and a repeated callback, with every log line of every step captured
     caplog.set_level(logging.INFO)
@@ -300,7 +292,7 @@ def test_callback_logs_no_secrets(
 
     # When the captured output is searched for every secret of the flow
     captured = capsys.readouterr()
-    output = captured.out + captured.err + caplog.text
+    output = log_output.getvalue() + captured.out + captured.err + caplog.text
     credentials = get_credentials(ACCOUNT_ID)
     secrets = {
         "ticket": ticket,

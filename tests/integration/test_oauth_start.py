@@ -24,14 +24,12 @@ from tests.integration.oauth_helpers import (
     query_of,
     seed_account,
     set_cookies,
-    set_metrics_namespace,
     start_event,
 )
 
 
 @pytest.fixture
 def handler(aws: AwsStack, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    set_metrics_namespace(monkeypatch)
     return load_handler("oauth_start")
 
 

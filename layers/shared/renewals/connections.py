@@ -88,7 +88,7 @@ def issue_start_url(user_id: str, account_id: str, now: datetime, settings: Sett
 def list_connections(user_id: str, settings: Settings) -> list[dict[str, Any]]:
     """Return the connection list of the "Review connections" page, own accounts first.
 
-    Client accounts carry a `client` object with the client's masked email and reminder progress.
+    Accounts managed by an accountant carry a `client` object with the client's masked email and reminder progress.
     """
     return [_connection(item) for item in visible_accounts(user_id)]
 
@@ -111,15 +111,17 @@ def _connection(item: VisibleAccount) -> dict[str, Any]:
         "renewedAt": _iso_or_none(account.renewed_at),
         "role": item.role,
     }
-    if item.role == ROLE_ACCOUNTANT:
+    if account.accountant_id:
         email = account.client_email or account.contact_email
         connection["client"] = {
             "name": account.client_name or account.contact_name,
             "email": mask_email(email) if email else None,
             "remindersSent": int(account.reminders_sent or 0),
             "lastReminderAt": _iso_or_none(account.last_reminder_at),
+            "linkIssuedAt": _iso_or_none(account.link_issued_at),
             "linkOpened": account.link_opened_at is not None,
             "linkOpenedAt": _iso_or_none(account.link_opened_at),
+            "linkContinuedAt": _iso_or_none(account.link_continued_at),
             "emailBounced": bool(account.email_bounced),
         }
     return connection

@@ -100,6 +100,7 @@ def issue(account_id: str, issued_by: str, now: datetime, settings: Settings) ->
             expires_at=expires_at,
         )
     )
+    _record_account_progress(account_id, issued_at=now)
     logger.info("magic link issued", account_id=account_id, issued_by=issued_by, link_id=token_hash[:12])
     return IssuedLink(
         token=token, url=link_url(settings, token), token_hash=token_hash, account_id=account_id, expires_at=expires_at
@@ -171,11 +172,14 @@ def revoke_all(account_id: str, now: datetime) -> int:
 
 
 def _record_account_progress(
-    account_id: str, opened_at: datetime | None = None, continued_at: datetime | None = None
+    account_id: str,
+    issued_at: datetime | None = None,
+    opened_at: datetime | None = None,
+    continued_at: datetime | None = None,
 ) -> None:
     # Progress on the account only informs the accountant, so a lost race must not fail the client's request.
     try:
-        record_link_progress(account_id, opened_at=opened_at, continued_at=continued_at)
+        record_link_progress(account_id, issued_at=issued_at, opened_at=opened_at, continued_at=continued_at)
     except (AccountNotFound, VersionConflict) as error:
         logger.warning("link progress not recorded", account_id=account_id, error_type=type(error).__name__)
 

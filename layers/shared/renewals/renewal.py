@@ -25,6 +25,7 @@ from renewals.data.credentials import put_credentials
 from renewals.data.flows import AlreadyUsed, consume_oauth_state, get_oauth_state, set_oauth_state_outcome
 from renewals.data.models import AccountModel, CredentialModel, OAuthStateModel
 from renewals.data.oauth_outcomes import get_consumed_oauth_state
+from renewals.notifications import send_renewal_notices
 from renewals.observability import logger, metrics
 from renewals.settings import Settings
 from renewals.tokens import hash_token, token_matches
@@ -305,8 +306,8 @@ def _renew(
         return ended(problem or Outcome.FAILED, account)
 
     renewed = _record_renewal(account, state, seller_id, tokens, now, settings)
-    # NOTE: no renewal confirmation email is sent yet. The send belongs here, after the event is published, and
-    # must not raise: an exception here would turn a completed renewal into a failure page.
+    # Only the delivery that renewed the account gets here, so a replayed callback sends no second notice.
+    send_renewal_notices(renewed, now, settings)
     return ended(Outcome.RENEWED, renewed)
 
 

@@ -117,11 +117,18 @@ def mark_renewed(account_id: str, at: datetime, channel: str, initiator_id: str,
     return update_account(account_id, actions)
 
 
-def record_link_progress(account_id: str, opened_at: datetime | None = None, continued_at: datetime | None = None):
-    """Record that a client opened a magic link's page or continued from it to Walmart."""
+def record_link_progress(
+    account_id: str,
+    issued_at: datetime | None = None,
+    opened_at: datetime | None = None,
+    continued_at: datetime | None = None,
+) -> AccountModel:
+    """Record that a magic link was issued for the account, or that its page was opened or continued to Walmart."""
 
     def actions(account: AccountModel) -> list[Action]:
         changes = []
+        if issued_at is not None:
+            changes.append(AccountModel.link_issued_at.set(issued_at))
         if opened_at is not None:
             changes.append(AccountModel.link_opened_at.set(opened_at))
         if continued_at is not None:

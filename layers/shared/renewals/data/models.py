@@ -89,6 +89,7 @@ class AccountModel(Model):
     due_shard = NumberAttribute(null=True, attr_name="dueShard")
     reminder_due_at = UnicodeAttribute(null=True, attr_name="reminderDueAt")
 
+    link_issued_at = UTCTimeAttribute(null=True, attr_name="linkIssuedAt")
     link_opened_at = UTCTimeAttribute(null=True, attr_name="linkOpenedAt")
     link_continued_at = UTCTimeAttribute(null=True, attr_name="linkContinuedAt")
     email_bounced = BooleanAttribute(null=True, attr_name="emailBounced")

@@ -24,6 +24,7 @@ from local_stack.gateway import CorsPolicy, Gateway, ThreadedServer
 from local_stack.jwt_issuer import JwtIssuer
 from local_stack.lambda_runtime import FunctionPool, function_specs
 from local_stack.local_routes import LocalRoutes
+from local_stack.moto_patches import serialize_dynamodb_item_operations
 from local_stack.outbox import Outbox
 from local_stack.resources import LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET, provision
 from local_stack.seed import USERS, DemoUser, seed, user_by_id, walmart_logins
@@ -292,6 +293,8 @@ class LocalStack:
 
     def _start_moto(self) -> str:
         port = self._requested_ports["MOTO_PORT"]
+        # The gateway runs requests concurrently, like Lambda, so conditional writes must be atomic as in DynamoDB.
+        serialize_dynamodb_item_operations()
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         # ThreadedMotoServer.start() waits forever when its thread fails to bind, so it runs in a thread of its own.
         starter = threading.Thread(target=server.start, name="moto-start", daemon=True)

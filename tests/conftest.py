@@ -27,6 +27,7 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
+from local_stack.moto_patches import serialize_dynamodb_item_operations
 from local_stack.resources import LocalResources, provision
 from renewals.data import aws as aws_access
 from renewals.data.models import bind_tables
@@ -101,6 +102,12 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsStack]:
         bind_tables(settings)
         yield AwsStack(resources=resources, settings=settings)
         _clear_caches()
+
+
+@pytest.fixture
+def atomic_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make moto's conditional writes atomic per item, as DynamoDB's are, for tests that race threads."""
+    serialize_dynamodb_item_operations(monkeypatch.setattr)
 
 
 def load_handler(function_folder: str) -> ModuleType:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.cookies import SimpleCookie
@@ -13,7 +11,6 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
-from moto.dynamodb.models import DynamoDBBackend
 
 from local_stack.events import simple_event
 from local_stack.resources import LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET
@@ -176,21 +173,3 @@ def stand_in(aws: AwsStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[StandIn
     """Fixture form of `running_stand_in`."""
     with running_stand_in(aws, monkeypatch) as running:
         yield running
-
-
-def serialize_dynamodb_items(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Serialize moto's DynamoDB item operations, which DynamoDB itself runs atomically per item.
-
-    moto 5.2 checks a condition and applies the write in separate steps without a lock, so concurrent threads
-    could both pass one conditional write, which DynamoDB never allows.
-    """
-    lock = threading.RLock()
-    for name in ("put_item", "update_item", "get_item", "delete_item"):
-        original = getattr(DynamoDBBackend, name)
-
-        @functools.wraps(original)
-        def locked(self: DynamoDBBackend, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
-            with lock:
-                return _original(self, *args, **kwargs)
-
-        monkeypatch.setattr(DynamoDBBackend, name, locked)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import io
 import json
 import re
@@ -14,7 +13,6 @@ from typing import Any
 
 import pytest
 from botocore.stub import Stubber
-from moto.dynamodb.models import DynamoDBBackend
 
 from renewals import client_actions, magic_links
 from renewals.clock import clock, from_iso, to_iso
@@ -37,25 +35,6 @@ ACCOUNTANT_EMAIL = "carol@cpa.example"
 HOSTILE_NAME = 'Bob & Sons <Outlet> "<script>alert(1)</script>"'
 LINK_PATTERN = re.compile(r"https://renew\.example\.test/r/[A-Za-z0-9_-]+")
 HOUR = timedelta(hours=1)
-
-
-@pytest.fixture
-def atomic_items(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run moto's DynamoDB item operations one at a time, as DynamoDB applies each item write atomically.
-
-    moto 5.2 evaluates a condition and applies the write in separate steps without a lock, so two threads could
-    both pass one conditional write.
-    """
-    lock = threading.RLock()
-    for name in ("put_item", "update_item", "get_item", "delete_item"):
-        original = getattr(DynamoDBBackend, name)
-
-        @functools.wraps(original)
-        def locked(self: DynamoDBBackend, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
-            with lock:
-                return _original(self, *args, **kwargs)
-
-        monkeypatch.setattr(DynamoDBBackend, name, locked)
 
 
 @pytest.fixture
@@ -394,7 +373,7 @@ def test_reminder_retry_after_floor(aws: AwsStack) -> None:
     assert raised.value.retry_after_seconds == 1
 
 
-def test_reminder_concurrent_sends_one(aws: AwsStack, atomic_items: None) -> None:
+def test_reminder_concurrent_sends_one(aws: AwsStack, atomic_dynamodb: None) -> None:
     # Given a pending client account
     _seed()
     now = clock.now()

@@ -56,7 +56,6 @@ from tests.integration.oauth_helpers import (
     query_of,
     running_stand_in,
     seed_account,
-    serialize_dynamodb_items,
     set_cookies,
     start_event,
 )
@@ -98,11 +97,6 @@ def callback(aws: AwsStack, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
 def stand_in(aws: AwsStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[StandIn]:
     with running_stand_in(aws, monkeypatch) as running:
         yield running
-
-
-@pytest.fixture
-def atomic_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
-    serialize_dynamodb_items(monkeypatch)
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Tests of the running local stack, started with `python -m local_stack` by the session fixture.
 
-The outbox test runs first in this file, before any test here could make a function send an email.
+The stack is shared by every test of the session, so no test here assumes what others sent or renewed.
 """
 
 from __future__ import annotations
@@ -29,12 +29,22 @@ pytestmark = pytest.mark.stack
 TIMEOUT = 10
 
 
-def test_outbox_empty_initially(local_stack: StackProcess) -> None:
-    # Given a freshly started stack, when its outbox is read
+def test_outbox_lists_emails_oldest_first(local_stack: StackProcess) -> None:
+    # Given a reminder sent through the stack, after whatever other tests sent
+    headers = {"Authorization": f"Bearer {local_stack.token_for('accountant-carla')}"}
+    url = f"{local_stack.base_url}/api/renewals/connections/acct-sunrise-vitamins/reminders"
+    assert requests.post(url, headers=headers, timeout=TIMEOUT).status_code == 202
+
+    # When the outbox is read
     emails = local_stack.outbox()
 
-    # Then it is an empty list
-    assert emails == []
+    # Then every email has the contract's fields, the newest is last, and times never go backwards
+    assert emails
+    for email in emails:
+        assert {"to", "subject", "html", "text", "sentAt"} <= set(email)
+    assert emails[-1]["to"] == "hana@sunrise-vitamins.example"
+    sent_times = [from_iso(email["sentAt"]) for email in emails]
+    assert sent_times == sorted(sent_times)
 
 
 def test_health_ok(local_stack: StackProcess) -> None:

@@ -41,9 +41,9 @@ def build_http_event(
 ) -> dict[str, Any]:
     """Build a payload 2.0 event the way API Gateway does.
 
-    Header names are lowercased and repeated headers joined with commas; cookies move from the Cookie header to
-    `cookies`; repeated query parameters are joined with commas in `queryStringParameters` while
-    `rawQueryString` keeps the original; bodies that are not text arrive base64-encoded.
+    Header names are lowercased and repeated headers joined with commas. Cookies move from the Cookie header to
+    `cookies`. Repeated query parameters are joined with commas in `queryStringParameters`, while
+    `rawQueryString` keeps the original. Bodies that are not text arrive base64-encoded.
     """
     headers: dict[str, str] = {}
     cookies: list[str] = []

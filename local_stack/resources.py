@@ -28,7 +28,7 @@ class LocalResources:
 
 def provision(client: Callable[[str], Any] = boto3.client, table_prefix: str = "") -> LocalResources:
     """Create every table of template.yaml, the token key, the Walmart client secret, the event bus and the
-    verified sender; return the environment variables that point the functions at them."""
+    verified sender. Return the environment variables that point the functions at them."""
     template = load_template()
     dynamodb = client("dynamodb")
     table_names = {}

@@ -1,4 +1,4 @@
-"""Who is calling, and which accounts they may see: the owner's and, for managed accounts, the accountant's."""
+"""Caller identity and account visibility: an account is visible to its owner and, when managed, its accountant."""
 
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ def walmart_client(settings: Settings) -> WalmartClient:
 
 @dataclass(frozen=True)
 class AuthorizationStart:
-    """Where to send the browser, and the cookie that binds the flow to it."""
+    """Walmart authorize URL for the browser, and the cookie that binds the flow to that browser."""
 
     authorize_url: str
     binding_cookie: Cookie
@@ -52,8 +52,8 @@ def begin_authorization(
 ) -> AuthorizationStart:
     """Create a single-use OAuth state for the account and return Walmart's authorize URL for it.
 
-    The state and the browser-binding secret are 256-bit random values stored only as hashes; the callback
-    accepts the state only from the browser that holds the binding cookie.
+    The state and the browser-binding secret are 256-bit random values stored only as hashes. The callback
+    accepts the state only from a browser that sends the binding cookie.
     """
     state = new_token()
     binding_secret = new_token()

@@ -66,7 +66,7 @@ def get_oauth_state(state_hash: str, now: datetime) -> OAuthStateModel | None:
 
 def consume_oauth_state(state: OAuthStateModel, now: datetime) -> None:
     """Mark the state consumed in one conditional write, so concurrent deliveries of one callback exchange the
-    code once; raise AlreadyUsed for every delivery but the first."""
+    code once. Every delivery but the first gets AlreadyUsed."""
     try:
         state.update(
             actions=[OAuthStateModel.consumed_at.set(now)],

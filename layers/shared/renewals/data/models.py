@@ -48,7 +48,7 @@ class ReminderDueIndex(GlobalSecondaryIndex["AccountModel"]):
     """Sparse index of accounts with a scheduled reminder: only pending accounts carry its two attributes.
 
     The partition key is a shard number derived from the account id, so due accounts spread over a fixed number
-    of partitions instead of one hot partition; the sweep queries each shard for `reminderDueAt <= now`.
+    of partitions instead of one hot partition. The sweep queries each shard for `reminderDueAt <= now`.
     """
 
     class Meta:

@@ -95,12 +95,21 @@ def build_http_event(
     if jwt_claims is not None:
         event["requestContext"]["authorizer"] = {"jwt": {"claims": dict(jwt_claims), "scopes": None}}
     if request.body:
-        if _is_text(headers.get("content-type", "")):
-            event["body"] = request.body.decode("utf-8")
+        text = _as_text(request.body) if _is_text(headers.get("content-type", "")) else None
+        if text is not None:
+            event["body"] = text
         else:
             event["body"] = base64.b64encode(request.body).decode("ascii")
             event["isBase64Encoded"] = True
     return event
+
+
+def _as_text(body: bytes) -> str | None:
+    # A body labelled as text that is not valid UTF-8 travels base64-encoded, as API Gateway sends binary data.
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def simple_event(

@@ -29,6 +29,7 @@ from local_stack.template import load_template, resources_of_type
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_SECONDS = 3  # Lambda's default when neither the function nor Globals sets Timeout
+DEFAULT_MAX_ENVIRONMENTS = 4  # per function; requests beyond it wait for a free environment
 DEFAULT_MEMORY_MB = 128  # Lambda's default when neither the function nor Globals sets MemorySize
 LOCAL_ACCOUNT_ID = "123456789012"
 LOCAL_REGION = "us-east-1"
@@ -148,12 +149,20 @@ class ExecutionEnvironment:
 
 
 class FunctionPool:
-    """Execution environments of one function. A busy pool grows by one cold start per waiting request."""
+    """Execution environments of one function. A busy pool grows by one cold start per waiting request, up to
+    `max_environments`; further requests wait for an environment, as under a reserved concurrency limit.
 
-    def __init__(self, spec: FunctionSpec) -> None:
+    The cap matters because every environment shares this process and its two cores with moto, so a burst of
+    cold starts would otherwise slow every request down past its function's Timeout.
+    """
+
+    def __init__(self, spec: FunctionSpec, max_environments: int = DEFAULT_MAX_ENVIRONMENTS) -> None:
+        if max_environments < 1:
+            raise ValueError(f"max_environments must be at least 1, not {max_environments}")
         self.spec = spec
         self._idle: list[ExecutionEnvironment] = []
         self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(max_environments)
         self._created = 0
 
     @property
@@ -164,19 +173,20 @@ class FunctionPool:
 
     def invoke(self, event: dict[str, Any]) -> Any:
         """Run the event on an idle environment, or on a new one when none is idle, and return the result."""
-        environment = self._acquire()
-        try:
-            result = environment.invoke(event)
-        except FunctionTimedOut:
-            # Lambda discards an environment whose invocation timed out.
-            self._discard()
-            raise
-        except BaseException:
-            # A handler error leaves the environment usable, as in Lambda.
+        with self._slots:
+            environment = self._acquire()
+            try:
+                result = environment.invoke(event)
+            except FunctionTimedOut:
+                # Lambda discards an environment whose invocation timed out.
+                self._discard()
+                raise
+            except BaseException:
+                # A handler error leaves the environment usable, as in Lambda.
+                self._release(environment)
+                raise
             self._release(environment)
-            raise
-        self._release(environment)
-        return result
+            return result
 
     def _acquire(self) -> ExecutionEnvironment:
         with self._lock:

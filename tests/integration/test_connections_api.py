@@ -112,6 +112,18 @@ def test_start_foreign_or_unknown_is_404(
     assert list(StartTicketModel.scan()) == []
 
 
+@pytest.mark.parametrize("account_id", ["%C3%A9%00", "x" * 3000, "-acct-1", "acct 1"])
+def test_start_malformed_id_not_echoed(
+    aws: AwsStack, api: ModuleType, lambda_context: FakeLambdaContext, account_id: str
+) -> None:
+    # When an account id that no account can have is requested
+    response, body = start(api, lambda_context, account_id, USER_ID)
+
+    # Then it is not found, and the message does not repeat the id
+    assert response["statusCode"] == 404
+    assert body["error"]["message"] == "account was not found"
+
+
 def test_start_renewed_account_is_409(aws: AwsStack, api: ModuleType, lambda_context: FakeLambdaContext) -> None:
     # Given an account that is already renewed
     seed_account(status=STATUS_RENEWED)

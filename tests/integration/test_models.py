@@ -1,3 +1,4 @@
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -359,3 +360,34 @@ def test_revoke_links_skips_dead_ones(aws):
     assert revoked == 1
     assert magic_links.get_magic_link("live").revoked_at is not None
     assert magic_links.get_magic_link("other").revoked_at is None
+
+
+def test_renewal_not_blocked_by_link_opens(aws, atomic_dynamodb):
+    # Given a pending account whose magic-link page many scanners open at once
+    accounts.create_account(_account())
+    opens = [
+        threading.Thread(target=accounts.record_link_progress, args=("acct-1",), kwargs={"opened_at": NOW})
+        for _ in range(20)
+    ]
+
+    # When the renewal is recorded in the middle of those writes
+    for thread in opens[:10]:
+        thread.start()
+    accounts.mark_renewed("acct-1", NOW, CHANNEL_DASHBOARD, "seller-1", "10001")
+    for thread in opens[10:]:
+        thread.start()
+    for thread in opens:
+        thread.join(10)
+
+    # Then the renewal stands, and every write counted in the version
+    stored = accounts.get_account("acct-1")
+    assert stored.status == STATUS_RENEWED
+    assert stored.link_opened_at == NOW
+    assert stored.version == 22
+
+
+def test_link_progress_needs_a_time(aws):
+    accounts.create_account(_account())
+
+    with pytest.raises(ValueError, match="at least one"):
+        accounts.record_link_progress("acct-1")

@@ -552,12 +552,14 @@ def test_callback_expired_state(
     # When its callback arrives with the right cookie
     response = invoke(callback, callback_event(flow.callback_query(), flow.cookies), lambda_context)
 
-    # Then the state counts as absent: an expired page, no exchange, nothing changed
+    # Then the state counts as absent: an expired page, no exchange, nothing changed, and the cookie is dropped
     assert_problem_page(response, 400, lambda_context)
     assert "expired or was already used" in response["body"]
     assert token_calls(walmart) == 0
     assert stored_state(flow).consumed_at is None
     assert_untouched()
+    cookie_name = flow.cookies[0].split("=", 1)[0]
+    assert set_cookies(response)[cookie_name][cookie_name]["max-age"] == "0"
 
 
 @pytest.mark.parametrize("cookies", [[], ["__Host-wm_renewal_0000000000000000=other"]], ids=["missing", "other"])
@@ -737,13 +739,22 @@ def test_callback_replay_after_failure(
     assert_untouched()
 
 
-@pytest.mark.parametrize("extra", [{"error": "access_denied"}, {"code": ""}], ids=["error-parameter", "missing-code"])
+@pytest.mark.parametrize(
+    ("extra", "outcome", "title"),
+    [
+        ({"error": "access_denied"}, "declined", "Walmart connection not renewed"),
+        ({"code": ""}, "missing_code", "Walmart sent no approval"),
+    ],
+    ids=["error-parameter", "missing-code"],
+)
 def test_callback_declined_shapes(
     aws: AwsStack,
     callback: ModuleType,
     walmart: responses.RequestsMock,
     lambda_context: FakeLambdaContext,
     extra: dict[str, str],
+    outcome: str,
+    title: str,
 ) -> None:
     # Given a started renewal
     seed_account()
@@ -752,10 +763,11 @@ def test_callback_declined_shapes(
     # When the callback carries an error, or no code
     response = invoke(callback, callback_event(flow.callback_query(**extra), flow.cookies), lambda_context)
 
-    # Then the declined page shows, the state is spent, and nothing is exchanged
+    # Then its own page shows with the main-login advice, the state is spent, and nothing is exchanged
     assert_problem_page(response, 400, lambda_context)
+    assert title in response["body"]
     assert "Only the main (admin) Walmart Seller Center login" in response["body"]
-    assert stored_state(flow).outcome == "declined"
+    assert stored_state(flow).outcome == outcome
     assert token_calls(walmart) == 0
 
 

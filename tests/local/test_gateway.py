@@ -94,6 +94,21 @@ def test_json_body_arrives_as_text() -> None:
     assert json.loads(event["body"]) == {"userId": "u1"}
 
 
+def test_invalid_utf8_text_arrives_base64() -> None:
+    # Given a route for a post
+    function = FakeFunction()
+    client = gateway_client(function)
+
+    # When a body labelled as JSON is not valid UTF-8
+    response = client.post("/r/abc", data=b"\xff\xfe", content_type="application/json")
+
+    # Then the handler still gets it, base64-encoded and byte for byte
+    event = function.events[0]
+    assert response.status_code == 200
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == b"\xff\xfe"
+
+
 def test_repeated_query_joined_with_commas() -> None:
     # Given a route
     function = FakeFunction()

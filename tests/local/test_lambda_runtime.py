@@ -160,3 +160,32 @@ def test_template_specs_use_globals() -> None:
     assert api.memory_mb == 256
     assert api.module_path.name == "app.py"
     assert api.module_path.parent.name == "renewals_api"
+
+
+def test_full_pool_makes_requests_wait(spec: FunctionSpec) -> None:
+    # Given a pool capped at one environment, busy with a blocked request
+    pool = FunctionPool(spec, max_environments=1)
+    entered, release = threading.Event(), threading.Event()
+    worker = threading.Thread(target=lambda: pool.invoke({"entered": entered, "release": release}))
+    worker.start()
+    assert entered.wait(10)
+
+    # When a second request arrives, and the first is released only afterwards
+    results: list[dict] = []
+    waiter = threading.Thread(target=lambda: results.append(pool.invoke({})))
+    waiter.start()
+    waiter.join(0.5)
+    still_waiting = waiter.is_alive()
+    release.set()
+    worker.join(10)
+    waiter.join(10)
+
+    # Then the second request waited for the one environment instead of starting another
+    assert still_waiting
+    assert len(results) == 1
+    assert pool.size == 1
+
+
+def test_pool_cap_must_be_positive(spec: FunctionSpec) -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        FunctionPool(spec, max_environments=0)

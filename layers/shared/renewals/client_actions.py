@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from renewals import magic_links, notifications
 from renewals.access import managed_account
-from renewals.data.accounts import AccountNotFound, ConditionNotMet, VersionConflict, get_account, is_pending
+from renewals.data.accounts import AccountNotFound, ConditionNotMet, get_account, is_pending
 from renewals.data.email_sender import EmailRejected, EmailSendError
 from renewals.data.models import AccountModel
 from renewals.data.reminders import (
@@ -205,5 +205,5 @@ def _count_reminder(account_id: str, at: datetime) -> None:
     # The email is out, so a failure to count it is logged instead of failing the request.
     try:
         record_reminder_sent(account_id, at)
-    except (AccountNotFound, VersionConflict) as error:
+    except AccountNotFound as error:
         logger.error("reminder count not updated", account_id=account_id, error_type=type(error).__name__)

@@ -153,6 +153,15 @@ def _callback_problem_text(settings: Settings, result: CallbackResult) -> PageTe
             "Walmart connection not renewed",
             ("Walmart did not approve the connection, so nothing changed.", MAIN_LOGIN_ONLY),
         ),
+        Outcome.MISSING_CODE: PageText(
+            400,
+            "Walmart sent no approval",
+            (
+                "Walmart returned to this page without an authorization code, so nothing changed. This happens "
+                "when the approval was declined or not finished.",
+                MAIN_LOGIN_ONLY,
+            ),
+        ),
         Outcome.INVALID_CALLBACK: PageText(
             400,
             "This sign-in response is not valid",

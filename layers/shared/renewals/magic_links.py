@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from renewals.authorization import AuthorizationStart, begin_authorization
-from renewals.data.accounts import AccountNotFound, VersionConflict, get_account, is_pending, record_link_progress
+from renewals.data.accounts import AccountNotFound, get_account, is_pending, record_link_progress
 from renewals.data.magic_links import (
     get_magic_link,
     put_magic_link,
@@ -177,10 +177,10 @@ def _record_account_progress(
     opened_at: datetime | None = None,
     continued_at: datetime | None = None,
 ) -> None:
-    # Progress on the account only informs the accountant, so a lost race must not fail the client's request.
+    # Progress on the account only informs the accountant, so an account deleted meanwhile must not fail the request.
     try:
         record_link_progress(account_id, issued_at=issued_at, opened_at=opened_at, continued_at=continued_at)
-    except (AccountNotFound, VersionConflict) as error:
+    except AccountNotFound as error:
         logger.warning("link progress not recorded", account_id=account_id, error_type=type(error).__name__)
 
 

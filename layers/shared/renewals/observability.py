@@ -15,7 +15,7 @@ SECRET_KEY_PATTERN = re.compile(
 EMAIL_PATTERN = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 REDACTED = "[redacted]"
 # Keys that look secret by name but carry only public identifiers or outcomes.
-SAFE_KEYS = frozenset({"status_code", "error_code", "correlation_id", "state_outcome"})
+SAFE_KEYS = frozenset({"status_code", "error_code", "correlation_id", "state_outcome", "state_consumed"})
 
 
 def mask_email(address: str) -> str:

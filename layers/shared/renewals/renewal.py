@@ -55,6 +55,7 @@ class Outcome(StrEnum):
 
     RENEWED = "renewed"
     DECLINED = "declined"
+    MISSING_CODE = "missing_code"
     INVALID_CALLBACK = "invalid_callback"
     STATE_UNUSABLE = "state_unusable"
     OTHER_BROWSER = "other_browser"
@@ -154,8 +155,11 @@ def _complete(callback: CallbackRequest, now: datetime, settings: Settings) -> C
     if callback.repeated:
         logger.info("oauth callback rejected", reason="repeated parameters", names=sorted(callback.repeated))
         return CallbackResult(Outcome.INVALID_CALLBACK)
-    if callback.error or not callback.code:
+    if callback.error:
         return _declined(callback, now, settings)
+    if not callback.code:
+        # Walmart does not document how a declined consent returns, so a missing code may be one too.
+        return _declined(callback, now, settings, Outcome.MISSING_CODE)
     if not callback.state:
         logger.info("oauth callback rejected", reason="no state parameter")
         return CallbackResult(Outcome.STATE_UNUSABLE)
@@ -197,38 +201,59 @@ def _bound_to_browser(callback: CallbackRequest, cookie_name: str, state: OAuthS
     return any(token_matches(candidate, state.binding_hash) for candidate in candidates)
 
 
-def _declined(callback: CallbackRequest, now: datetime, settings: Settings) -> CallbackResult:
-    """Report a declined consent, consuming its state when it is valid and bound to this browser.
+def _declined(
+    callback: CallbackRequest, now: datetime, settings: Settings, outcome: Outcome = Outcome.DECLINED
+) -> CallbackResult:
+    """Report a declined consent (or, with `outcome`, a callback without a code), consuming its state when it is
+    valid and bound to this browser.
 
     A consumed state cannot start another code exchange, so the same callback URL cannot be reused later.
     """
     error_code = callback.error if callback.error and ERROR_CODE_PATTERN.match(callback.error) else None
     if not callback.state:
-        logger.info("renewal declined", error_code=error_code, state_consumed=False, reason="no state parameter")
-        return CallbackResult(Outcome.DECLINED)
+        logger.info(
+            "renewal declined",
+            outcome=outcome.value,
+            error_code=error_code,
+            state_consumed=False,
+            reason="no state parameter",
+        )
+        return CallbackResult(outcome)
 
     state_hash = hash_token(callback.state)
     cookie_name = binding_cookie_name(settings, state_hash)
     state = get_oauth_state(state_hash, now)
     if state is None:
-        logger.info("renewal declined", error_code=error_code, state_consumed=False, reason="state unknown or expired")
-        return CallbackResult(Outcome.DECLINED)
+        logger.info(
+            "renewal declined",
+            outcome=outcome.value,
+            error_code=error_code,
+            state_consumed=False,
+            reason="state unknown or expired",
+        )
+        return CallbackResult(outcome)
     if state.consumed_at is not None:
-        return CallbackResult(Outcome.DECLINED, account_id=state.account_id, channel=state.channel, replayed=True)
+        return CallbackResult(outcome, account_id=state.account_id, channel=state.channel, replayed=True)
     if not _bound_to_browser(callback, cookie_name, state):
         reason = "binding cookie missing or different"
-        logger.info("renewal declined", error_code=error_code, state_consumed=False, reason=reason)
-        return CallbackResult(Outcome.DECLINED, account_id=state.account_id, channel=state.channel)
+        logger.info(
+            "renewal declined", outcome=outcome.value, error_code=error_code, state_consumed=False, reason=reason
+        )
+        return CallbackResult(outcome, account_id=state.account_id, channel=state.channel)
 
     try:
         consume_oauth_state(state, now)
     except AlreadyUsed:
-        return CallbackResult(Outcome.DECLINED, account_id=state.account_id, channel=state.channel, replayed=True)
-    set_oauth_state_outcome(state, Outcome.DECLINED.value)
-    logger.info("renewal declined", error_code=error_code, state_consumed=True, account_id=state.account_id)
-    return CallbackResult(
-        Outcome.DECLINED, account_id=state.account_id, channel=state.channel, clear_cookie=cookie_name
+        return CallbackResult(outcome, account_id=state.account_id, channel=state.channel, replayed=True)
+    set_oauth_state_outcome(state, outcome.value)
+    logger.info(
+        "renewal declined",
+        outcome=outcome.value,
+        error_code=error_code,
+        state_consumed=True,
+        account_id=state.account_id,
     )
+    return CallbackResult(outcome, account_id=state.account_id, channel=state.channel, clear_cookie=cookie_name)
 
 
 def _replay(state_hash: str, cookie_name: str, *, wait: bool) -> CallbackResult:
@@ -241,7 +266,7 @@ def _replay(state_hash: str, cookie_name: str, *, wait: bool) -> CallbackResult:
         state = get_consumed_oauth_state(state_hash)
         if state is None:
             logger.info("oauth callback rejected", reason="state unknown or expired")
-            return CallbackResult(Outcome.STATE_UNUSABLE)
+            return CallbackResult(Outcome.STATE_UNUSABLE, clear_cookie=cookie_name)
         if state.outcome == Outcome.RENEWED:
             account = get_account(state.account_id)
             return CallbackResult(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from pynamodb.constants import ALL_NEW, ATTRIBUTES
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
@@ -95,26 +96,44 @@ def update_account(
     raise VersionConflict(account_id)
 
 
+def write_account(account_id: str, actions: list[Action]) -> AccountModel:
+    """Apply actions that do not depend on the item's current values in one UpdateItem, without a version check.
+
+    Such a write cannot lose a race, so a renewal is never refused because a client opened a magic link at the same
+    moment. It still increments the version, so a concurrent `update_account` that read the old item retries.
+    """
+    try:
+        response = AccountModel._get_connection().update_item(
+            account_id,
+            actions=[*actions, AccountModel.version.add(1)],
+            condition=AccountModel.account_id.exists(),
+            return_values=ALL_NEW,
+        )
+    except UpdateError as error:
+        if _is_conditional_failure(error):
+            raise AccountNotFound(account_id) from None
+        raise
+    return AccountModel.from_raw_data(response[ATTRIBUTES])
+
+
 def mark_renewed(account_id: str, at: datetime, channel: str, initiator_id: str, seller_id: str) -> AccountModel:
     """Record a completed renewal and take the account out of the reminder index.
 
-    An account without a recorded Walmart seller id records the verified one.
+    An account without a recorded Walmart seller id records the verified one, in the same write.
     """
-
-    def actions(account: AccountModel) -> list[Action]:
-        changes = [
+    return write_account(
+        account_id,
+        [
             AccountModel.status.set(STATUS_RENEWED),
             AccountModel.renewed_at.set(at),
             AccountModel.renewal_channel.set(channel),
             AccountModel.renewed_by.set(initiator_id),
+            # `|` is if_not_exists, so a recorded seller id is kept.
+            AccountModel.walmart_seller_id.set(AccountModel.walmart_seller_id | seller_id),
             AccountModel.due_shard.remove(),
             AccountModel.reminder_due_at.remove(),
-        ]
-        if not account.walmart_seller_id:
-            changes.append(AccountModel.walmart_seller_id.set(seller_id))
-        return changes
-
-    return update_account(account_id, actions)
+        ],
+    )
 
 
 def record_link_progress(
@@ -124,18 +143,16 @@ def record_link_progress(
     continued_at: datetime | None = None,
 ) -> AccountModel:
     """Record that a magic link was issued for the account, or that its page was opened or continued to Walmart."""
-
-    def actions(account: AccountModel) -> list[Action]:
-        changes = []
-        if issued_at is not None:
-            changes.append(AccountModel.link_issued_at.set(issued_at))
-        if opened_at is not None:
-            changes.append(AccountModel.link_opened_at.set(opened_at))
-        if continued_at is not None:
-            changes.append(AccountModel.link_continued_at.set(continued_at))
-        return changes
-
-    return update_account(account_id, actions)
+    changes = []
+    if issued_at is not None:
+        changes.append(AccountModel.link_issued_at.set(issued_at))
+    if opened_at is not None:
+        changes.append(AccountModel.link_opened_at.set(opened_at))
+    if continued_at is not None:
+        changes.append(AccountModel.link_continued_at.set(continued_at))
+    if not changes:
+        raise ValueError("record_link_progress needs at least one of issued_at, opened_at and continued_at")
+    return write_account(account_id, changes)
 
 
 def is_pending(account: AccountModel) -> bool:

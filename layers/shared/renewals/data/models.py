@@ -238,10 +238,13 @@ ALL_MODELS: dict[str, type[Model]] = {
 def bind_tables(settings: Settings) -> None:
     """Point every model at its table from Settings and at the current region and endpoint.
 
-    PynamoDB caches one connection per model, so the cache is dropped for the new names to take effect.
+    PynamoDB caches one connection per model, so the cache is dropped when a name or the region changes.
     """
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     for setting_name, model in ALL_MODELS.items():
-        model.Meta.table_name = getattr(settings, setting_name)
+        table_name = getattr(settings, setting_name)
+        if model.Meta.table_name == table_name and getattr(model.Meta, "region", None) == region:
+            continue
+        model.Meta.table_name = table_name
         model.Meta.region = region
         model._connection = None

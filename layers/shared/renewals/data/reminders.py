@@ -15,7 +15,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from renewals.clock import from_iso, to_iso
-from renewals.data.accounts import AccountNotFound, update_account
+from renewals.data.accounts import AccountNotFound, update_account, write_account
 from renewals.data.models import STATUS_NEEDS_RENEWAL, AccountModel, ReminderOutboxModel
 
 OUTBOX_KIND_MANUAL = "manual"
@@ -109,11 +109,7 @@ def release_manual_reminder(claim: ManualReminderClaim) -> None:
 
 def record_reminder_sent(account_id: str, at: datetime) -> AccountModel:
     """Count one more reminder email on the account and set the time of the last one."""
-
-    def actions(account: AccountModel) -> list[Action]:
-        return [AccountModel.reminders_sent.add(1), AccountModel.last_reminder_at.set(at)]
-
-    return update_account(account_id, actions)
+    return write_account(account_id, [AccountModel.reminders_sent.add(1), AccountModel.last_reminder_at.set(at)])
 
 
 def start_outbox_entry(account_id: str, reminder_key: str, kind: str, at: datetime, recipient_hint: str) -> None:

@@ -42,9 +42,17 @@ build: $(SAM_VENV)/bin/.installed
 	@test -n "$(LAMBDA_PYTHON)" || { echo "sam build needs python3.13 on PATH (the runtime in template.yaml)"; exit 1; }
 	PATH="$(dir $(LAMBDA_PYTHON)):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build --template-file template.yaml
 
-lock: $(BIN)/.installed
-	$(BIN)/pip install --quiet --editable '.[dev]'
-	$(BIN)/pip freeze --exclude-editable > requirements/dev.txt
+# Resolves pyproject.toml's direct dependencies in a scratch environment and pins the whole set.
+lock:
+	rm -rf .venv-lock
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet --upgrade pip
+	$(PYTHON) -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
+		print("\n".join(p["dependencies"] + p["optional-dependencies"]["dev"]))' > .venv-lock/direct.txt
+	.venv-lock/bin/pip install --quiet --requirement .venv-lock/direct.txt
+	{ echo "# Every package of the development environment, pinned. Regenerate with \`make lock\` after changing pyproject.toml."; \
+		.venv-lock/bin/pip freeze; } > requirements/dev.txt
+	rm -rf .venv-lock
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) .venv-lock .aws-sam .pytest_cache .ruff_cache

@@ -16,8 +16,14 @@ from local_stack.events import simple_event
 from renewals import magic_links
 from renewals.clock import clock
 from renewals.data.accounts import get_account, mark_renewed
-from renewals.data.magic_links import get_magic_link
-from renewals.data.models import CHANNEL_MAGIC_LINK, STATUS_NEEDS_RENEWAL, STATUS_RENEWED, OAuthStateModel
+from renewals.data.magic_links import get_magic_link, put_magic_link
+from renewals.data.models import (
+    CHANNEL_MAGIC_LINK,
+    STATUS_NEEDS_RENEWAL,
+    STATUS_RENEWED,
+    MagicLinkModel,
+    OAuthStateModel,
+)
 from renewals.magic_links import IssuedLink, LinkStatus
 from renewals.settings import Settings
 from renewals.tokens import hash_token, new_token
@@ -141,6 +147,27 @@ def test_resolve_expired_in_code(aws: AwsStack) -> None:
     # Then it is unusable
     assert get_magic_link(link.token_hash) is not None
     assert magic_links.resolve(link.token, clock.now()).status is LinkStatus.UNUSABLE
+
+
+def test_resolve_other_purpose_unusable(aws: AwsStack) -> None:
+    # Given a live link of the account that was issued for some purpose other than renewing its connection
+    _seed()
+    token = new_token()
+    now = clock.now()
+    put_magic_link(
+        MagicLinkModel(
+            hash_token(token),
+            account_id=ACCOUNT_A,
+            purpose="update_contact_details",
+            issued_by=ACCOUNTANT_ID,
+            created_at=now,
+            expires_at=now + timedelta(days=1),
+        )
+    )
+
+    # When it is resolved for a renewal
+    # Then it is unusable
+    assert magic_links.resolve(token, now).status is LinkStatus.UNUSABLE
 
 
 @pytest.mark.parametrize("token", ["", "short", "x" * 200, "../../etc/passwd", "a" * 43 + "%00"])

@@ -826,3 +826,21 @@ def test_callback_sample_event(aws: AwsStack, callback: ModuleType, lambda_conte
     # Then the expired-or-used page shows
     assert_problem_page(response, 400, lambda_context)
     assert "expired or was already used" in response["body"]
+
+
+def test_callback_without_seller_id(
+    aws: AwsStack, callback: ModuleType, walmart: responses.RequestsMock, lambda_context: FakeLambdaContext
+) -> None:
+    # Given a started renewal and a Walmart that would answer
+    seed_account()
+    healthy_walmart(walmart)
+    flow = begin(aws.settings)
+
+    # When the callback arrives with a code but without Walmart's sellerId
+    response = invoke(callback, callback_event(flow.callback_query(seller_id=""), flow.cookies), lambda_context)
+
+    # Then it is not valid, the code is not exchanged, and the account is unchanged
+    assert_problem_page(response, 400, lambda_context)
+    assert "This sign-in response is not valid" in response["body"]
+    assert token_calls(walmart) == 0
+    assert_untouched()

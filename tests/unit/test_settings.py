@@ -91,3 +91,13 @@ def test_settings_http_base_is_not_https():
 def test_settings_reject_bad_sender():
     with pytest.raises(SettingsError, match="EMAIL_SENDER is invalid"):
         load_settings({**COMPLETE_ENVIRONMENT, "EMAIL_SENDER": "not-an-address"})
+
+
+@pytest.mark.parametrize("name", sorted(COMPLETE_ENVIRONMENT))
+def test_settings_each_variable_required(name):
+    # Given an environment that lacks one variable which has no sensible default
+    environment = {key: value for key, value in COMPLETE_ENVIRONMENT.items() if key != name}
+
+    # When / Then the cold start fails and names it
+    with pytest.raises(SettingsError, match=f"{name} is missing"):
+        load_settings(environment)

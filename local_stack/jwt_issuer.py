@@ -87,10 +87,10 @@ class JwtIssuer:
 class JwtAuthorizer:
     """Checks bearer tokens as the HttpApi JWT authorizer does, against a fixed key set.
 
-    The checks, in order: the Authorization header contains a token, with or without the `Bearer ` prefix; the
-    header's `kid` names a key of the set and its `alg` is RSA-based; the signature verifies; `iss` equals the
-    configured issuer; `aud` contains a configured audience (or, without `aud`, `client_id` is one); `exp` is
-    in the future; `nbf` and `iat`, when present, are not in the future. Scopes are not checked because no
+    The checks run in this order. The Authorization header contains a token, with or without the `Bearer `
+    prefix. The token header's `kid` names a key of the set, and its `alg` is RSA-based. The signature verifies.
+    `iss` equals the configured issuer. `aud` contains a configured audience (or, without `aud`, `client_id` is
+    one). `exp` is in the future, and `nbf` and `iat`, when present, are not. Scopes are not checked because no
     route of the template requires any.
     """
 

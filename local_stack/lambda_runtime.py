@@ -150,7 +150,7 @@ class ExecutionEnvironment:
 
 class FunctionPool:
     """Execution environments of one function. A busy pool grows by one cold start per waiting request, up to
-    `max_environments`; further requests wait for an environment, as under a reserved concurrency limit.
+    `max_environments`. Further requests wait for an environment, as under a reserved concurrency limit.
 
     The cap matters because every environment shares this process and its two cores with moto, so a burst of
     cold starts would otherwise slow every request down past its function's Timeout.

@@ -6,7 +6,6 @@ import io
 import json
 import re
 import threading
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from types import ModuleType
 from typing import Any
@@ -22,7 +21,7 @@ from renewals.data.models import ReminderOutboxModel, SuppressionModel
 from renewals.errors import AlreadyRenewed, EmailSuppressed, NotFound, ServiceUnavailable, TooManyRequests
 from renewals.magic_links import LinkStatus
 from renewals.settings import Settings, get_settings
-from tests.conftest import AwsStack, FakeLambdaContext, load_handler
+from tests.conftest import AwsStack, FakeLambdaContext
 from tests.integration.oauth_helpers import SELLER_ID, api_event, seed_account
 from tests.sent_mail import email_parts, sent_emails
 
@@ -35,17 +34,6 @@ ACCOUNTANT_EMAIL = "carol@cpa.example"
 HOSTILE_NAME = 'Bob & Sons <Outlet> "<script>alert(1)</script>"'
 LINK_PATTERN = re.compile(r"https://renew\.example\.test/r/[A-Za-z0-9_-]+")
 HOUR = timedelta(hours=1)
-
-
-@pytest.fixture
-def api(aws: AwsStack) -> ModuleType:
-    return load_handler("renewals_api")
-
-
-@pytest.fixture
-def shifted_clock() -> Iterator[None]:
-    yield
-    clock.set_offset(timedelta(0))
 
 
 def _seed(name: str = "Bob & Sons", client_email: str | None = CLIENT_EMAIL, **attributes: Any) -> None:
@@ -455,7 +443,7 @@ def test_reminder_no_email_422(aws: AwsStack, api: ModuleType, lambda_context: F
     # When the accountant sends a reminder
     response = _call(api, lambda_context, "POST", "reminders", ACCOUNTANT_ID)
 
-    # Then the response says the address is missing and what to do instead
+    # Then the response states that the address is missing and what to do instead
     error = _body(response)["error"]
     assert response["statusCode"] == 422
     assert error["code"] == "client_email_missing"
@@ -502,7 +490,7 @@ def test_reminder_rejected_502(aws: AwsStack, api: ModuleType, lambda_context: F
     with stubber:
         response = _call(api, lambda_context, "POST", "reminders", ACCOUNTANT_ID)
 
-    # Then the response says the email was rejected and the claim is released
+    # Then the response states that the email was rejected and the claim is released
     account = get_account(ACCOUNT_ID)
     assert response["statusCode"] == 502
     assert _body(response)["error"]["code"] == "email_rejected"

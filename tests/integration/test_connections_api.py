@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from types import ModuleType
 from typing import Any
@@ -14,22 +13,11 @@ import pytest
 from renewals.clock import clock, from_iso
 from renewals.data.models import STATUS_RENEWED, StartTicketModel
 from renewals.tokens import hash_token
-from tests.conftest import AwsStack, FakeLambdaContext, load_event, load_handler
+from tests.conftest import AwsStack, FakeLambdaContext, load_event
 from tests.integration.oauth_helpers import ACCOUNT_ID, USER_ID, api_event, invoke, query_of, seed_account
 
 ACCOUNTANT_ID = "user-accountant-1"
 STRANGER_ID = "user-stranger-1"
-
-
-@pytest.fixture
-def api(aws: AwsStack) -> ModuleType:
-    return load_handler("renewals_api")
-
-
-@pytest.fixture
-def shifted_clock() -> Iterator[None]:
-    yield
-    clock.set_offset(timedelta(0))
 
 
 def call(api: ModuleType, context: FakeLambdaContext, method: str, path: str, user_id: str, **params: str):

@@ -402,7 +402,7 @@ def test_renewal_not_blocked_by_link_opens(aws, atomic_dynamodb):
     for thread in opens:
         thread.join(10)
 
-    # Then the renewal stands, and every write counted in the version
+    # Then the renewal is kept, and every write is counted in the version
     stored = accounts.get_account("acct-1")
     assert stored.status == STATUS_RENEWED
     assert stored.link_opened_at == NOW

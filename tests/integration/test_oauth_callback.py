@@ -679,7 +679,7 @@ def test_callback_walmart_unavailable_text(
     # When the callback arrives
     response = invoke(callback, callback_event(flow.callback_query(), flow.cookies), lambda_context)
 
-    # Then the page reports that Walmart is unavailable and tells the user to try again later
+    # Then the page reports that Walmart is unavailable and asks the user to try again later
     assert "Walmart is unavailable" in response["body"]
     assert "Try again in a few minutes" in response["body"]
 
@@ -722,7 +722,7 @@ def test_callback_unknown_seller_disagreement(
 def test_callback_replay_after_failure(
     aws: AwsStack, callback: ModuleType, walmart: responses.RequestsMock, lambda_context: FakeLambdaContext
 ) -> None:
-    # Given a callback that failed because Walmart answered 500
+    # Given a callback that failed because Walmart returned 500
     seed_account()
     walmart.add(responses.POST, TOKEN_URL, status=500)
     flow = begin(aws.settings)
@@ -831,7 +831,7 @@ def test_callback_sample_event(aws: AwsStack, callback: ModuleType, lambda_conte
 def test_callback_without_seller_id(
     aws: AwsStack, callback: ModuleType, walmart: responses.RequestsMock, lambda_context: FakeLambdaContext
 ) -> None:
-    # Given a started renewal and a Walmart that would answer
+    # Given a started renewal and a working Walmart
     seed_account()
     healthy_walmart(walmart)
     flow = begin(aws.settings)

@@ -71,7 +71,7 @@ def test_local_routes_stay_out_of_template():
     assert all(not route.path.startswith("/_local") for route in http_routes(TEMPLATE))
 
 
-def test_browser_routes_skip_jwt_and_api_routes_need_it():
+def test_jwt_only_on_api_routes():
     for route in http_routes(TEMPLATE):
         assert route.requires_jwt == route.path.startswith("/api/"), route.path
 

@@ -60,7 +60,7 @@ def test_client_renews_from_reminder_email(local_stack: StackProcess) -> None:
     )
     result = browser.get(consent.headers["Location"], allow_redirects=False, timeout=TIMEOUT)
 
-    # Then the client sees the renewed page, and every step answered as it should
+    # Then the client sees the renewed page, and every step returned the expected status
     assert page.status_code == 200
     assert "Continue to Walmart" in page.text
     assert continued.status_code == 303
@@ -75,7 +75,7 @@ def test_client_renews_from_reminder_email(local_stack: StackProcess) -> None:
     statuses = {item["accountId"]: item["status"] for item in connections["connections"]}
     assert statuses[CLIENT_ACCOUNT] == "renewed"
 
-    # And both the emailed link and the copied link now say the connection is already renewed
+    # And both the emailed link and the copied link now show that the connection is already renewed
     for url in (links[0], copied.json()["url"]):
         again = requests.get(url, timeout=TIMEOUT)
         assert again.status_code == 200

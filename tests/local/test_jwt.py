@@ -72,7 +72,7 @@ def test_good_token_passes_claims(issuer: JwtIssuer) -> None:
     # When it calls a guarded route
     status, function, _ = call(issuer, f"Bearer {token}")
 
-    # Then the handler runs and sees the claims as strings in requestContext.authorizer.jwt.claims
+    # Then the handler runs and receives the claims as strings in requestContext.authorizer.jwt.claims
     assert status == 200
     claims = function.events[0]["requestContext"]["authorizer"]["jwt"]["claims"]
     assert claims["sub"] == "seller-avery"
@@ -242,7 +242,7 @@ def test_jwks_publishes_public_key(issuer: JwtIssuer) -> None:
     # Given the issuer's key set
     keys = issuer.jwks()["keys"]
 
-    # When it is inspected, then it holds one RSA signing key without private parts
+    # When it is inspected, then it contains one RSA signing key without private parts
     assert len(keys) == 1
     assert keys[0]["kid"] == issuer.key_id
     assert keys[0]["kty"] == "RSA"

@@ -9,7 +9,7 @@ def test_require_utc_rejects_naive():
     # Given a datetime without a timezone
     naive = datetime(2026, 12, 4, 12, 0, 0)
 
-    # When / Then it is rejected with a message that says why
+    # When / Then it is rejected with a message that gives the reason
     with pytest.raises(NaiveDatetimeError, match="naive datetime"):
         require_utc(naive)
 

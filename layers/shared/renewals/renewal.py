@@ -41,7 +41,7 @@ from renewals.web import binding_cookie_name
 
 # Walmart documents a 365-day refresh token lifetime and does not return it in the token response.
 REFRESH_TOKEN_LIFETIME = timedelta(days=365)
-# Parameters that must appear at most once: API Gateway joins repeats with commas in queryStringParameters.
+# Parameters that must appear at most once, read from the raw query because API Gateway joins repeats with commas.
 SINGLE_PARAMETERS = ("state", "code", "sellerId")
 # A delivery that loses the race to consume the state waits this long for the winner's outcome.
 REPLAY_WAIT_SECONDS = 8.0
@@ -210,35 +210,26 @@ def _declined(
     A consumed state cannot start another code exchange, so the same callback URL cannot be reused later.
     """
     error_code = callback.error if callback.error and ERROR_CODE_PATTERN.match(callback.error) else None
-    if not callback.state:
+
+    def not_consumed(reason: str) -> None:
         logger.info(
-            "renewal declined",
-            outcome=outcome.value,
-            error_code=error_code,
-            state_consumed=False,
-            reason="no state parameter",
+            "renewal declined", outcome=outcome.value, error_code=error_code, state_consumed=False, reason=reason
         )
+
+    if not callback.state:
+        not_consumed("no state parameter")
         return CallbackResult(outcome)
 
     state_hash = hash_token(callback.state)
     cookie_name = binding_cookie_name(settings, state_hash)
     state = get_oauth_state(state_hash, now)
     if state is None:
-        logger.info(
-            "renewal declined",
-            outcome=outcome.value,
-            error_code=error_code,
-            state_consumed=False,
-            reason="state unknown or expired",
-        )
+        not_consumed("state unknown or expired")
         return CallbackResult(outcome)
     if state.consumed_at is not None:
         return CallbackResult(outcome, account_id=state.account_id, channel=state.channel, replayed=True)
     if not _bound_to_browser(callback, cookie_name, state):
-        reason = "binding cookie missing or different"
-        logger.info(
-            "renewal declined", outcome=outcome.value, error_code=error_code, state_consumed=False, reason=reason
-        )
+        not_consumed("binding cookie missing or different")
         return CallbackResult(outcome, account_id=state.account_id, channel=state.channel)
 
     try:
